@@ -1,0 +1,55 @@
+"""Bidirectional multi-head attention for XLM-R: one reference in plain math, and the fast routes.
+
+  reference(q, k, v, mask)          padded (B, h, T, d) — softmax(q kᵀ / √d) v in fp32, the spec
+  sdpa(q, k, v, mask)               padded — F.scaled_dot_product_attention (flash / mem-efficient / CPU flash)
+  varlen(qkv, cu, max_len)          unpadded (N, 3, h, d), tokens of sequence b at rows cu[b]:cu[b+1] —
+                                    torch.nn.attention.varlen.varlen_attn on CUDA when this torch has it,
+                                    otherwise scatter into (B, h, max_len, d), sdpa with a key mask, gather back.
+The route is chosen once, at import (VARLEN_ATTN); tests set it to None to force the portable route.
+Parity: tests/test_attention.py. Speed: kernels/bench.py.
+"""
+import math
+
+import torch
+import torch.nn.functional as F
+
+try:  # torch >= 2.9 ships FlashAttention's varlen entry point (CUDA only)
+    from torch.nn.attention.varlen import varlen_attn as VARLEN_ATTN
+except ImportError:
+    VARLEN_ATTN = None
+
+
+def reference(q, k, v, mask, dropout_p=0.0):
+    """q, k, v (B, h, T, d); mask (B, T) bool, True = real token. Scores and softmax in fp32."""
+    with torch.autocast(q.device.type, enabled=False):
+        s = q.float() @ k.float().transpose(-2, -1) / math.sqrt(q.size(-1))  # (B, h, T, T)
+        s = s.masked_fill(~mask[:, None, None, :], float("-inf"))
+        p = F.dropout(s.softmax(-1), dropout_p) if dropout_p else s.softmax(-1)
+        return (p @ v.float()).to(v.dtype)  # (B, h, T, d)
+
+
+def sdpa(q, k, v, mask, dropout_p=0.0):
+    """Same contract as reference; the fused kernel keeps softmax in fp32 internally."""
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, None, :], dropout_p=dropout_p)
+
+
+def varlen(qkv, cu, max_len, dropout_p=0.0):
+    """qkv (N, 3, h, d) packed real tokens; cu (B+1,) int32 offsets; returns (N, h, d)."""
+    if VARLEN_ATTN is not None and qkv.is_cuda and dropout_p == 0.0:  # the kernel has no dropout
+        q, k, v = (t.contiguous() for t in qkv.unbind(1))  # each (N, h, d)
+        return VARLEN_ATTN(q, k, v, cu, cu, max_len, max_len)
+    return _varlen_via_padding(qkv, cu, max_len, dropout_p)
+
+
+def _varlen_via_padding(qkv, cu, max_len, dropout_p):
+    # Portable route: only attention sees padding; every Linear/LayerNorm/GELU stays on N rows.
+    N, _, h, d = qkv.shape
+    B = cu.numel() - 1
+    lens = (cu[1:] - cu[:-1]).long()  # (B,)
+    seq = torch.repeat_interleave(torch.arange(B, device=qkv.device), lens)  # (N,) sequence of each row
+    slot = seq * max_len + torch.arange(N, device=qkv.device) - cu[:-1].long()[seq]  # (N,) row in (B*L)
+    padded = qkv.new_zeros(B * max_len, 3, h, d).index_copy(0, slot, qkv)
+    q, k, v = padded.view(B, max_len, 3, h, d).permute(2, 0, 3, 1, 4)  # each (B, h, L, d)
+    mask = torch.arange(max_len, device=qkv.device)[None, :] < lens[:, None]  # (B, L)
+    out = sdpa(q, k, v, mask, dropout_p)  # (B, h, L, d)
+    return out.transpose(1, 2).reshape(B * max_len, h, d).index_select(0, slot)  # (N, h, d)

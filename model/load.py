@@ -1,0 +1,161 @@
+"""Weights in and out: a Hugging Face XLM-R checkpoint (local folder or hub id) ⇄ model.xlmr.XLMR.
+
+  load_model("FacebookAI/xlm-roberta-large")    # hub id: fetched into huggingface_hub's cache (HF_HOME),
+  load_model("runs/x/encoder")                  # or a folder with config.json + *.safetensors (sharded ok)
+  save_model(model, "out/")                     # HF layout: XLMRobertaModel.from_pretrained("out/") loads it
+The name map below is literal: every checkpoint key is used or listed in IGNORED, every model weight is
+filled, and anything else stops the load with the key's name. HF_HUB_OFFLINE=1 reads only the cache.
+"""
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from model import UserError
+from model.xlmr import XLMR, XLMRConfig
+
+PREFIX = "roberta."  # XLMRobertaForMaskedLM & co. nest the encoder; XLMRobertaModel does not
+IGNORED = {  # in published checkpoints, not used by X-STILTs
+    "pooler.dense.weight", "pooler.dense.bias",  # HF's tanh pooler: no X-STILTs head reads it
+    "embeddings.position_ids", "embeddings.token_type_ids",  # buffers some old checkpoints saved
+    "lm_head.decoder.weight", "lm_head.decoder.bias",  # tied copies of word_embeddings and lm_head.bias
+}
+HUB_FILES = ["config.json", "*.safetensors", "*.safetensors.index.json", "tokenizer.json"]
+
+
+def name_map(c: XLMRConfig, mlm_head: bool):
+    """xstilts parameter name → HF checkpoint name (a tuple where load fuses several into one)."""
+    m = {
+        "wte.weight": "embeddings.word_embeddings.weight",
+        "wpe.weight": "embeddings.position_embeddings.weight",
+        "wtt.weight": "embeddings.token_type_embeddings.weight",
+        "ln_emb.weight": "embeddings.LayerNorm.weight",
+        "ln_emb.bias": "embeddings.LayerNorm.bias",
+    }
+    for i in range(c.num_hidden_layers):
+        hf = f"encoder.layer.{i}."
+        for p in ("weight", "bias"):
+            m[f"blocks.{i}.qkv.{p}"] = tuple(f"{hf}attention.self.{n}.{p}" for n in ("query", "key", "value"))
+            m[f"blocks.{i}.proj.{p}"] = f"{hf}attention.output.dense.{p}"
+            m[f"blocks.{i}.ln1.{p}"] = f"{hf}attention.output.LayerNorm.{p}"
+            m[f"blocks.{i}.up.{p}"] = f"{hf}intermediate.dense.{p}"
+            m[f"blocks.{i}.down.{p}"] = f"{hf}output.dense.{p}"
+            m[f"blocks.{i}.ln2.{p}"] = f"{hf}output.LayerNorm.{p}"
+    if mlm_head:  # top level in HF, outside the "roberta." prefix
+        m.update({"lm_head.dense.weight": "lm_head.dense.weight", "lm_head.dense.bias": "lm_head.dense.bias",
+                  "lm_head.ln.weight": "lm_head.layer_norm.weight", "lm_head.ln.bias": "lm_head.layer_norm.bias",
+                  "lm_head.bias": "lm_head.bias"})
+    return m
+
+
+def resolve(name_or_path) -> Path:
+    """A local folder as it is, or a hub id downloaded (or, offline, found) in the huggingface_hub cache."""
+    p = Path(name_or_path)
+    if p.is_dir():
+        return p
+    if p.exists() or str(name_or_path).startswith((".", "/")) or str(name_or_path).count("/") > 1:
+        raise UserError(f"--model {name_or_path}: not a folder; give a checkpoint folder or a hub id such as "
+                        "FacebookAI/xlm-roberta-large.")
+    from huggingface_hub import constants, snapshot_download
+    try:
+        return Path(snapshot_download(str(name_or_path), allow_patterns=HUB_FILES,
+                                      local_files_only=constants.HF_HUB_OFFLINE))
+    except Exception as e:  # network, auth, missing repo, offline cache miss: all one message to the user
+        raise UserError(f"--model {name_or_path}: no such local folder, and the hub download failed "
+                        f"({type(e).__name__}); check the id, the network, or HF_HUB_OFFLINE/HF_HOME.") from None
+
+
+def read_checkpoint(folder: Path):
+    """{HF name (prefix stripped) → (file, stored name)} over one or several safetensors files."""
+    files = sorted(folder.glob("*.safetensors"))
+    if not files:
+        other = [f.name for f in folder.iterdir() if f.suffix in (".bin", ".pt", ".msgpack", ".h5")]
+        hint = f" (found {other[0]}: convert it with transformers' save_pretrained(safe_serialization=True))" \
+            if other else ""
+        raise UserError(f"{folder}: no *.safetensors weights in this folder{hint}.")
+    index = folder / "model.safetensors.index.json"
+    if index.exists():
+        files = sorted({folder / f for f in json.loads(index.read_text())["weight_map"].values()})
+    where = {}
+    for f in files:
+        with safe_open(f, "pt") as st:
+            for k in st.keys():
+                where[k[len(PREFIX):] if k.startswith(PREFIX) else k] = (f, k)
+    return where
+
+
+def load_model(name_or_path, device="cpu") -> XLMR:
+    folder = resolve(name_or_path)
+    if not (folder / "config.json").exists():
+        raise UserError(f"{folder}: no config.json; a checkpoint folder needs config.json and *.safetensors.")
+    raw = json.loads((folder / "config.json").read_text())
+    config = XLMRConfig.from_dict(raw, source=str(folder / "config.json"))
+    where = read_checkpoint(folder)
+    mlm_head = "lm_head.bias" in where
+    names = name_map(config, mlm_head)
+    used = {n for hf in names.values() for n in ((hf,) if isinstance(hf, str) else hf)}
+    unknown = sorted(set(where) - used - IGNORED)
+    if unknown:
+        raise UserError(f"{folder}: unknown checkpoint key {where[unknown[0]][1]!r}"
+                        f"{f' (and {len(unknown) - 1} more)' if len(unknown) > 1 else ''}; not an XLM-R encoder.")
+    prefix = PREFIX if any(stored.startswith(PREFIX) for _, stored in where.values()) else ""
+    with torch.device("meta"):
+        model = XLMR(config, mlm_head=mlm_head)
+    model = model.to_empty(device=device)
+    params = dict(model.named_parameters())
+    handles = {}
+    try:
+        for ours, hf in names.items():
+            parts = []
+            for n in (hf,) if isinstance(hf, str) else hf:
+                if n not in where:
+                    raise UserError(f"{folder}: checkpoint key {('' if n[:7] == 'lm_head' else prefix) + n!r} "
+                                    "is missing; the checkpoint is incomplete or not XLM-R.")
+                f, stored = where[n]
+                handles.setdefault(f, safe_open(f, "pt", device="cpu"))
+                parts.append(handles[f].get_tensor(stored))
+            t = torch.cat(parts) if len(parts) > 1 else parts[0]
+            if t.shape != params[ours].shape:
+                raise UserError(f"{folder}: checkpoint key {where[n][1]!r} has shape {list(parts[-1].shape)}, "
+                                f"but config.json implies {list(params[ours].shape)}; config and weights disagree.")
+            with torch.no_grad():
+                params[ours].copy_(t)  # also casts fp16/bf16 checkpoints to fp32 master weights
+    finally:
+        handles.clear()
+    model.source = folder  # where tokenizer.json lives, for model.tokenizer.Tokenizer(model.source)
+    model.raw_config = raw
+    return model
+
+
+def save_model(model: XLMR, folder, tokenizer_file=None):
+    """Write config.json + model.safetensors (+ tokenizer.json) in HF's XLMRobertaForMaskedLM layout, atomically."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    params = dict(model.named_parameters())
+    tensors = {}
+    for ours, hf in name_map(model.config, model.lm_head is not None).items():
+        t = params[ours].detach().float().cpu()
+        for n, chunk in zip((hf,) if isinstance(hf, str) else hf, t.chunk(1 if isinstance(hf, str) else 3)):
+            tensors[n if n.startswith("lm_head") else PREFIX + n] = chunk.contiguous()
+    raw = dict(getattr(model, "raw_config", {}) or {}, model_type="xlm-roberta",
+               architectures=["XLMRobertaForMaskedLM" if model.lm_head is not None else "XLMRobertaModel"])
+    raw.update({k: v for k, v in vars(model.config).items()})
+    atomic_write(folder / "model.safetensors", lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
+    atomic_write(folder / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(raw, indent=2) + "\n"))
+    source = tokenizer_file or (getattr(model, "source", None) and Path(model.source) / "tokenizer.json")
+    if source and Path(source).exists() and Path(source).resolve() != (folder / "tokenizer.json").resolve():
+        atomic_write(folder / "tokenizer.json", lambda tmp: shutil.copyfile(source, tmp))
+
+
+def atomic_write(path: Path, write):
+    """write(tmp_path) then rename over path: a reader sees the old file or the whole new one, never half."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        write(str(tmp))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,41 @@
+"""Helpers shared by tasks: sentence embeddings for the retrieval tasks (and `xstilts.py embed`).
+
+Sentence vector (SPEC §4, jiant): mean over every non-pad token, `<s>` and `</s>` included, of
+hidden_states[layer] (0 = embedding output), or the `<s>` vector with pool="cls".
+"""
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from model import UserError
+from model.xlmr import autocast
+
+
+def pool(h, mask, how):
+    """h (B, T, H), mask (B, T) → (B, H) fp32."""
+    if how == "cls":
+        return h[:, 0].float()
+    m = mask.unsqueeze(-1).float()  # (B, T, 1)
+    return (h.float() * m).sum(1) / m.sum(1)
+
+
+@torch.inference_mode()
+def embed(model, tok, lines, layer, how="mean", max_len=512, batch_size=32, dtype="fp32", progress=False):
+    """lines: list of str → (len(lines), H) float32 array, row i for line i."""
+    if how not in ("mean", "cls"):
+        raise UserError(f"--pool {how}: choose mean or cls.")
+    L = model.config.num_hidden_layers
+    if not 0 <= layer <= L:
+        raise UserError(f"--layer {layer}: this model has hidden states 0..{L} (0 = embeddings).")
+    model.eval()
+    device = next(model.parameters()).device
+    encs = tok(lines, max_len=max_len)
+    order = sorted(range(len(encs)), key=lambda i: -len(encs[i].ids))  # length-sorted: little padding
+    out = np.empty((len(lines), model.config.hidden_size), dtype=np.float32)
+    batches = [order[i: i + batch_size] for i in range(0, len(order), batch_size)]
+    for rows in tqdm(batches, desc="embed", unit="batch", disable=not progress):
+        ids, mask = tok.pad([encs[i] for i in rows], device)  # (B, T)
+        with autocast(device.type, dtype):
+            h = model(ids, mask, layer=layer)  # (B, T, H)
+        out[rows] = pool(h, mask, how).cpu().numpy()
+    return out
