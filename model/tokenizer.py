@@ -1,11 +1,15 @@
 """XLM-R tokenization: the `tokenizers` library on the checkpoint's tokenizer.json, as transformers' fast
 XLM-R tokenizer does it — `<s> A </s>` and `<s> A </s></s> B </s>`, longest-first truncation — with
 character offsets (QA) and word ids (tagging) on every Encoding. Parity: tests/test_tokenizer.py.
+The vocabulary and charsmap come from tokenizer.json; the pre-tokenizer is the one transformers >= 5
+builds for XLM-R (split on whitespace, then Metaspace), so a token's offsets never include the space
+before it — what QA needs to map token spans back to answer text. Ids are those of the file's own pipeline.
 
   tok = Tokenizer("path/to/checkpoint")          # folder holding tokenizer.json, or the file itself
   encs = tok(["a sentence"], ["its pair"], max_len=128)   # list of tokenizers.Encoding (parallel batch)
   ids, mask = tok.pad(encs)                       # (B, T) int64 tensors, right-padded
 """
+import json
 from pathlib import Path
 
 import torch
@@ -20,7 +24,15 @@ class Tokenizer:
         path = path / "tokenizer.json" if path.is_dir() else path
         if not path.exists():
             raise UserError(f"{path}: no tokenizer.json; a checkpoint folder needs the HF fast-tokenizer file.")
-        self.rust = _Rust.from_file(str(path))
+        spec = json.loads(path.read_text(encoding="utf-8"))
+        norm = spec["normalizer"]
+        if norm and norm["type"] == "Sequence":  # keep the sentencepiece charsmap; whitespace runs are split anyway
+            norm = next(n for n in norm["normalizers"] if n["type"] == "Precompiled")
+        spec["normalizer"] = norm
+        spec["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+            {"type": "WhitespaceSplit"}, {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always",
+                                          "split": True}]}
+        self.rust = _Rust.from_str(json.dumps(spec))
         self.rust.no_padding()
         self.pad_id, self.cls_id, self.sep_id, self.mask_id = (
             self.rust.token_to_id(t) for t in ("<pad>", "<s>", "</s>", "<mask>"))

@@ -10,7 +10,7 @@ Mixed precision: run under torch.autocast (see `autocast` below); LayerNorm, sof
 stream stay fp32 whatever the autocast dtype.
 """
 import contextlib
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 
 import torch
 import torch.nn as nn
@@ -21,7 +21,7 @@ from model import UserError
 
 
 @dataclass
-class XLMRConfig:  # read from the checkpoint's config.json; nothing here has a default that could lie
+class XLMRConfig:  # read from the checkpoint's config.json; only training-time dropout has a default
     vocab_size: int
     hidden_size: int
     num_hidden_layers: int
@@ -31,18 +31,18 @@ class XLMRConfig:  # read from the checkpoint's config.json; nothing here has a 
     type_vocab_size: int
     layer_norm_eps: float
     pad_token_id: int
-    hidden_dropout_prob: float
-    attention_probs_dropout_prob: float
+    hidden_dropout_prob: float = 0.1  # XLM-R's value, and transformers' default when a config omits it
+    attention_probs_dropout_prob: float = 0.1
 
     @classmethod
     def from_dict(cls, d, source="config.json"):
         for key, want in (("hidden_act", "gelu"), ("position_embedding_type", "absolute")):
             if d.get(key, want) != want:
                 raise UserError(f"{source}: {key}={d[key]!r} is not XLM-R's {want!r}; xstilts only runs XLM-R.")
-        missing = [f.name for f in fields(cls) if f.name not in d]
+        missing = [f.name for f in fields(cls) if f.name not in d and f.default is MISSING]
         if missing:
             raise UserError(f"{source}: missing key(s) {', '.join(missing)}; is this an XLM-R config.json?")
-        return cls(**{f.name: f.type(d[f.name]) for f in fields(cls)})
+        return cls(**{f.name: f.type(d[f.name]) for f in fields(cls) if f.name in d})
 
 
 def layer_norm(x, ln):
