@@ -29,6 +29,7 @@ def read_lines(path):
 
 
 def cmd_embed(args):
+    lines = read_lines(args.input)  # before the heavy imports: a wrong path answers at once
     import numpy as np
     import torch
 
@@ -36,7 +37,6 @@ def cmd_embed(args):
     from model.tokenizer import Tokenizer
     from tasks.common import embed
 
-    lines = read_lines(args.input)
     device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device.replace("auto", "cpu")
     model = load_model(args.model, device=device)
     layer = model.config.num_hidden_layers if args.layer is None else args.layer

@@ -13,10 +13,20 @@ import math
 import torch
 import torch.nn.functional as F
 
-try:  # torch >= 2.9 ships FlashAttention's varlen entry point (CUDA only)
-    from torch.nn.attention.varlen import varlen_attn as VARLEN_ATTN
-except ImportError:
-    VARLEN_ATTN = None
+
+def _cuda_varlen():
+    """torch >= 2.9 ships FlashAttention's varlen entry point; it runs on CUDA only (and its import pulls
+    in torch._dynamo, ~1.5 s, so a CPU-only process never pays for it)."""
+    if not torch.cuda.is_available():
+        return None
+    try:
+        from torch.nn.attention.varlen import varlen_attn
+        return varlen_attn
+    except ImportError:
+        return None
+
+
+VARLEN_ATTN = _cuda_varlen()
 
 
 def reference(q, k, v, mask, dropout_p=0.0):
@@ -33,22 +43,25 @@ def sdpa(q, k, v, mask, dropout_p=0.0):
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, None, :], dropout_p=dropout_p)
 
 
-def varlen(qkv, cu, max_len, dropout_p=0.0):
-    """qkv (N, 3, h, d) packed real tokens; cu (B+1,) int32 offsets; returns (N, h, d)."""
+def varlen(qkv, cu, max_len, dropout_p=0.0, slot=None):
+    """qkv (N, 3, h, d) packed real tokens; cu (B+1,) int32 offsets; returns (N, h, d).
+    slot (N,): row of each token in a (B * max_len) grid, for the portable route — derived from cu when
+    not given; the encoder passes it so it is computed once per forward, not once per layer."""
     if VARLEN_ATTN is not None and qkv.is_cuda and dropout_p == 0.0:  # the kernel has no dropout
         q, k, v = (t.contiguous() for t in qkv.unbind(1))  # each (N, h, d)
         return VARLEN_ATTN(q, k, v, cu, cu, max_len, max_len)
-    return _varlen_via_padding(qkv, cu, max_len, dropout_p)
+    return _varlen_via_padding(qkv, cu, max_len, dropout_p, slot)
 
 
-def _varlen_via_padding(qkv, cu, max_len, dropout_p):
+def _varlen_via_padding(qkv, cu, max_len, dropout_p, slot):
     # Portable route: only attention sees padding; every Linear/LayerNorm/GELU stays on N rows.
     N, _, h, d = qkv.shape
     B = cu.numel() - 1
     lens = (cu[1:] - cu[:-1]).long()  # (B,)
-    seq = torch.repeat_interleave(torch.arange(B, device=qkv.device), lens)  # (N,) sequence of each row
-    slot = seq * max_len + torch.arange(N, device=qkv.device) - cu[:-1].long()[seq]  # (N,) row in (B*L)
-    padded = qkv.new_zeros(B * max_len, 3, h, d).index_copy(0, slot, qkv)
+    if slot is None:
+        seq = torch.repeat_interleave(torch.arange(B, device=qkv.device), lens)  # (N,) sequence of each row
+        slot = seq * max_len + torch.arange(N, device=qkv.device) - cu[:-1].long()[seq]  # (N,) row in (B*L)
+    padded = qkv.new_zeros(B * max_len, 3, h, d).index_copy_(0, slot, qkv)  # in place: one pass, not two
     q, k, v = padded.view(B, max_len, 3, h, d).permute(2, 0, 3, 1, 4)  # each (B, h, L, d)
     mask = torch.arange(max_len, device=qkv.device)[None, :] < lens[:, None]  # (B, L)
     out = sdpa(q, k, v, mask, dropout_p)  # (B, h, L, d)

@@ -116,8 +116,10 @@ class XLMR(nn.Module):
             lens = mask.sum(1, dtype=torch.int32)  # (B,)
             cu = F.pad(lens.cumsum(0, dtype=torch.int32), (1, 0))  # (B+1,)
             max_len = int(lens.max())
+            rank = mask.cumsum(1) - 1  # (B, T) index of each real token within its sequence
+            slot = (torch.arange(B, device=mask.device)[:, None] * max_len + rank).flatten()[idx]  # (N,)
             ids, pos = input_ids.flatten()[idx], pos.flatten()[idx]  # (N,)
-            attend = lambda qkv: attn.varlen(qkv.view(-1, 3, n_head, h // n_head), cu, max_len, p).flatten(1)
+            attend = lambda qkv: attn.varlen(qkv.view(-1, 3, n_head, h // n_head), cu, max_len, p, slot).flatten(1)
             unpack = lambda x: x.new_zeros(B * T, h).index_copy(0, idx, x).view(B, T, h)
         else:
             kernel = attn.sdpa if self.attention == "sdpa" else attn.reference

@@ -73,6 +73,18 @@ def test_unpadded_encoder_equals_padded_encoder(tmp_path):
         assert (gp[n] - gu[n]).abs().max() <= 1e-5 * max(1.0, gp[n].abs().max().item()), n
 
 
+def test_left_padding_takes_the_same_route(tiny_dir):
+    m = load_model(tiny_dir).eval()
+    ids = torch.tensor([[1, 1, 0, 5, 6, 2], [0, 7, 8, 9, 10, 2]])
+    mask = ids.ne(1).long()
+    with torch.no_grad():
+        m.attention = "sdpa"
+        a = m(ids, mask)
+        m.attention = "unpadded"
+        b = m(ids, mask)
+    assert ((a - b) * mask[..., None]).abs().max() <= 1e-5
+
+
 def test_training_mode_dropout_runs_on_every_route(tiny_dir, pair_batch):
     m = load_model(tiny_dir).train()
     ids, mask = pair_batch
