@@ -37,6 +37,8 @@ def cmd_embed(args):
     from model.tokenizer import Tokenizer
     from tasks.common import embed
 
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda: this torch sees no CUDA GPU; use --device cpu (or auto).")
     device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device.replace("auto", "cpu")
     model = load_model(args.model, device=device)
     layer = model.config.num_hidden_layers if args.layer is None else args.layer

@@ -141,12 +141,12 @@ def save_model(model: XLMR, folder, tokenizer_file=None):
         t = params[ours].detach().float().cpu()
         for n, chunk in zip((hf,) if isinstance(hf, str) else hf, t.chunk(1 if isinstance(hf, str) else 3)):
             tensors[n if n.startswith("lm_head") else PREFIX + n] = chunk.contiguous()
-    raw = dict(getattr(model, "raw_config", {}) or {}, model_type="xlm-roberta",
+    raw = dict(model.raw_config, model_type="xlm-roberta",
                architectures=["XLMRobertaForMaskedLM" if model.lm_head is not None else "XLMRobertaModel"])
     raw.update({k: v for k, v in vars(model.config).items()})
     atomic_write(folder / "model.safetensors", lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
     atomic_write(folder / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(raw, indent=2) + "\n"))
-    source = tokenizer_file or (getattr(model, "source", None) and Path(model.source) / "tokenizer.json")
+    source = tokenizer_file or (model.source and Path(model.source) / "tokenizer.json")
     if source and Path(source).exists() and Path(source).resolve() != (folder / "tokenizer.json").resolve():
         atomic_write(folder / "tokenizer.json", lambda tmp: shutil.copyfile(source, tmp))
 

@@ -95,6 +95,7 @@ class XLMR(nn.Module):
         self.lm_head = MLMHead(c) if mlm_head else None
         self.drop = nn.Dropout(c.hidden_dropout_prob)
         self.attention = "unpadded"  # or "sdpa" / "reference" (padded layouts)
+        self.source, self.raw_config = None, {}  # checkpoint folder and its config.json (set by load_model)
 
     def forward(self, input_ids, attention_mask=None, layer=None, all_hidden=False):
         """input_ids (B, T); attention_mask (B, T), 1 = token (default: input_ids != pad).

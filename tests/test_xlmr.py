@@ -41,7 +41,7 @@ def grads_by_hf_name(model):
     return out
 
 
-@pytest.fixture(scope="module", params=["tiny", "base"])
+@pytest.fixture(scope="module", params=["tiny", pytest.param("base", marks=pytest.mark.slow)])
 def pair(request, tmp_path_factory):
     d = tmp_path_factory.mktemp(request.param)
     hf = hf_checkpoint(d, TINY if request.param == "tiny" else BASE)

@@ -1,0 +1,46 @@
+"""The reading codebase stays small (STYLE rule 1): per-file line budgets, a docstring atop every file,
+and the README's reading list quoting true line counts. Raising a budget is a decision: say why here."""
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUDGET = {  # lines; the core (all but bench) stays around 1,500 in total
+    "xstilts.py": 150,
+    "model/__init__.py": 10,
+    "model/xlmr.py": 190,
+    "model/load.py": 180,
+    "model/tokenizer.py": 80,
+    "kernels/attention.py": 90,
+    "tasks/common.py": 80,
+    "kernels/bench.py": 230,  # a tool, not core: not counted in the core total
+}
+CORE_TOTAL = 1500
+
+
+def lines(rel):
+    return len((ROOT / rel).read_text(encoding="utf-8").splitlines())
+
+
+def test_every_source_file_has_a_budget_and_keeps_it():
+    sources = {str(p.relative_to(ROOT)) for d in ("model", "kernels", "tasks") for p in (ROOT / d).glob("*.py")
+               if p.name != "__init__.py" or p.stat().st_size} | {"xstilts.py"}
+    assert sources <= set(BUDGET), f"give these a budget: {sorted(sources - set(BUDGET))}"
+    over = {f: (lines(f), b) for f, b in BUDGET.items() if (ROOT / f).exists() and lines(f) > b}
+    assert not over, f"over budget (lines, budget): {over}"
+    core = sum(lines(f) for f in BUDGET if f != "kernels/bench.py" and (ROOT / f).exists())
+    assert core <= CORE_TOTAL
+
+
+def test_every_python_file_opens_with_a_docstring():
+    for p in [*ROOT.glob("*.py"), *ROOT.glob("model/*.py"), *ROOT.glob("kernels/*.py"), *ROOT.glob("tasks/*.py"),
+              *ROOT.glob("tests/*.py")]:
+        if p.stat().st_size:
+            assert ast.get_docstring(ast.parse(p.read_text(encoding="utf-8"))), f"{p} has no docstring"
+
+
+def test_readme_reading_list_counts_are_true():
+    quoted = re.findall(r"`([\w/.]+\.py)` \((\d+) lines\)", (ROOT / "README.md").read_text(encoding="utf-8"))
+    assert len(quoted) >= 5
+    for f, n in quoted:
+        assert abs(lines(f) - int(n)) <= max(10, lines(f) // 10), f"README says {f} has {n} lines: {lines(f)}"
