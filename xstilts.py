@@ -45,6 +45,8 @@ def cmd_embed(args):
     vecs = embed(model, Tokenizer(model.source), lines, layer, args.pool, args.max_len, args.batch_size,
                  args.dtype, progress=len(lines) > 10 * args.batch_size)
     out = Path(args.out)
+    if out.is_dir():
+        raise UserError(f"--out {out}: is a folder; give a file name such as {out / 'vectors.npy'}.")
     out.parent.mkdir(parents=True, exist_ok=True)
 
     def write(tmp):
@@ -72,7 +74,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     try:
         args.func(args)
-    except UserError as err:
+    except (UserError, OSError) as err:  # OSError: a path we cannot read or write; its message names it
         print(f"xstilts: error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 def _cuda_varlen():
     """torch >= 2.9 ships FlashAttention's varlen entry point; it runs on CUDA only (and its import pulls
     in torch._dynamo, ~1.5 s, so a CPU-only process never pays for it)."""
-    if not torch.cuda.is_available():
+    if not torch.cuda.is_available() or torch.cuda.get_device_capability() < (8, 0):  # FlashAttention: sm80+
         return None
     try:
         from torch.nn.attention.varlen import varlen_attn
@@ -47,7 +47,8 @@ def varlen(qkv, cu, max_len, dropout_p=0.0, slot=None):
     """qkv (N, 3, h, d) packed real tokens; cu (B+1,) int32 offsets; returns (N, h, d).
     slot (N,): row of each token in a (B * max_len) grid, for the portable route — derived from cu when
     not given; the encoder passes it so it is computed once per forward, not once per layer."""
-    if VARLEN_ATTN is not None and qkv.is_cuda and dropout_p == 0.0:  # the kernel has no dropout
+    # FlashAttention: CUDA, fp16/bf16 only (fp32 takes the portable route), and it has no dropout.
+    if VARLEN_ATTN is not None and qkv.is_cuda and qkv.dtype in (torch.float16, torch.bfloat16) and not dropout_p:
         q, k, v = (t.contiguous() for t in qkv.unbind(1))  # each (N, h, d)
         return VARLEN_ATTN(q, k, v, cu, cu, max_len, max_len)
     return _varlen_via_padding(qkv, cu, max_len, dropout_p, slot)

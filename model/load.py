@@ -78,21 +78,34 @@ def read_checkpoint(folder: Path):
             if other else ""
         raise UserError(f"{folder}: no *.safetensors weights in this folder{hint}.")
     index = folder / "model.safetensors.index.json"
-    if index.exists():
+    if index.exists() and not (folder / "model.safetensors").exists():  # transformers' order of preference
         files = sorted({folder / f for f in json.loads(index.read_text())["weight_map"].values()})
     where = {}
     for f in files:
-        with safe_open(f, "pt") as st:
-            for k in st.keys():
-                where[k[len(PREFIX):] if k.startswith(PREFIX) else k] = (f, k)
+        for k in open_safetensors(f).keys():
+            name = k[len(PREFIX):] if k.startswith(PREFIX) else k
+            if name in where:
+                raise UserError(f"{folder}: weight {name!r} is stored twice ({where[name][1]} in "
+                                f"{where[name][0].name}, {k} in {f.name}); keep one checkpoint per folder.")
+            where[name] = (f, k)
     return where
+
+
+def open_safetensors(f):
+    try:
+        return safe_open(f, "pt", device="cpu")
+    except Exception as e:  # missing shard, truncated file, a git-lfs pointer left by a clone without LFS
+        raise UserError(f"{f}: cannot be read as safetensors ({e}); re-download it (git lfs pull?).") from None
 
 
 def load_model(name_or_path, device="cpu") -> XLMR:
     folder = resolve(name_or_path)
     if not (folder / "config.json").exists():
         raise UserError(f"{folder}: no config.json; a checkpoint folder needs config.json and *.safetensors.")
-    raw = json.loads((folder / "config.json").read_text())
+    try:
+        raw = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise UserError(f"{folder / 'config.json'}: not valid JSON ({e}); re-download or fix it.") from None
     config = XLMRConfig.from_dict(raw, source=str(folder / "config.json"))
     where = read_checkpoint(folder)
     mlm_head = "lm_head.bias" in where
@@ -108,24 +121,24 @@ def load_model(name_or_path, device="cpu") -> XLMR:
     model = model.to_empty(device=device)
     params = dict(model.named_parameters())
     handles = {}
-    try:
-        for ours, hf in names.items():
-            parts = []
-            for n in (hf,) if isinstance(hf, str) else hf:
-                if n not in where:
-                    raise UserError(f"{folder}: checkpoint key {('' if n[:7] == 'lm_head' else prefix) + n!r} "
-                                    "is missing; the checkpoint is incomplete or not XLM-R.")
-                f, stored = where[n]
-                handles.setdefault(f, safe_open(f, "pt", device="cpu"))
-                parts.append(handles[f].get_tensor(stored))
-            t = torch.cat(parts) if len(parts) > 1 else parts[0]
-            if t.shape != params[ours].shape:
-                raise UserError(f"{folder}: checkpoint key {where[n][1]!r} has shape {list(parts[-1].shape)}, "
-                                f"but config.json implies {list(params[ours].shape)}; config and weights disagree.")
-            with torch.no_grad():
-                params[ours].copy_(t)  # also casts fp16/bf16 checkpoints to fp32 master weights
-    finally:
-        handles.clear()
+    for ours, hf in names.items():
+        hf = (hf,) if isinstance(hf, str) else hf
+        want = list(params[ours].shape)
+        want[0] //= len(hf)  # q, k and v each fill a third of the fused rows
+        parts = []
+        for n in hf:
+            if n not in where:
+                raise UserError(f"{folder}: checkpoint key {('' if n[:7] == 'lm_head' else prefix) + n!r} "
+                                "is missing; the checkpoint is incomplete or not XLM-R.")
+            f, stored = where[n]
+            if f not in handles:
+                handles[f] = open_safetensors(f)
+            parts.append(handles[f].get_tensor(stored))
+            if list(parts[-1].shape) != want:
+                raise UserError(f"{folder}: checkpoint key {stored!r} has shape {list(parts[-1].shape)}, but "
+                                f"config.json implies {want}; config and weights disagree.")
+        with torch.no_grad():
+            params[ours].copy_(torch.cat(parts))  # also casts fp16/bf16 checkpoints to fp32 master weights
     model.source = folder  # where tokenizer.json lives, for model.tokenizer.Tokenizer(model.source)
     model.raw_config = raw
     return model
@@ -145,6 +158,7 @@ def save_model(model: XLMR, folder, tokenizer_file=None):
                architectures=["XLMRobertaForMaskedLM" if model.lm_head is not None else "XLMRobertaModel"])
     raw.update({k: v for k, v in vars(model.config).items()})
     atomic_write(folder / "model.safetensors", lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
+    (folder / "model.safetensors.index.json").unlink(missing_ok=True)  # a stale shard index must not win
     atomic_write(folder / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(raw, indent=2) + "\n"))
     source = tokenizer_file or (model.source and Path(model.source) / "tokenizer.json")
     if source and Path(source).exists() and Path(source).resolve() != (folder / "tokenizer.json").resolve():
@@ -156,6 +170,8 @@ def atomic_write(path: Path, write):
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         write(str(tmp))
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())  # the bytes are on disk before the name points at them
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

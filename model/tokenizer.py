@@ -24,15 +24,17 @@ class Tokenizer:
         path = path / "tokenizer.json" if path.is_dir() else path
         if not path.exists():
             raise UserError(f"{path}: no tokenizer.json; a checkpoint folder needs the HF fast-tokenizer file.")
-        spec = json.loads(path.read_text(encoding="utf-8"))
-        norm = spec["normalizer"]
-        if norm and norm["type"] == "Sequence":  # keep the sentencepiece charsmap; whitespace runs are split anyway
-            norm = next(n for n in norm["normalizers"] if n["type"] == "Precompiled")
-        spec["normalizer"] = norm
-        spec["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
-            {"type": "WhitespaceSplit"}, {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always",
-                                          "split": True}]}
-        self.rust = _Rust.from_str(json.dumps(spec))
+        try:
+            spec = json.loads(path.read_text(encoding="utf-8"))
+            norm = spec["normalizer"]
+            if norm and norm["type"] == "Sequence":  # keep the sentencepiece charsmap; whitespace is split anyway
+                norm = next(n for n in norm["normalizers"] if n["type"] == "Precompiled")
+            spec["normalizer"] = norm
+            spec["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [{"type": "WhitespaceSplit"}, {
+                "type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True}]}
+            self.rust = _Rust.from_str(json.dumps(spec))
+        except Exception as e:  # bad JSON, not an XLM-R (sentencepiece) tokenizer, or a Rust-side parse error
+            raise UserError(f"{path}: not an XLM-R tokenizer.json ({type(e).__name__}: {e}).") from None
         self.rust.no_padding()
         self.pad_id, self.cls_id, self.sep_id, self.mask_id = (
             self.rust.token_to_id(t) for t in ("<pad>", "<s>", "</s>", "<mask>"))

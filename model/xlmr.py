@@ -42,7 +42,10 @@ class XLMRConfig:  # read from the checkpoint's config.json; only training-time 
         missing = [f.name for f in fields(cls) if f.name not in d and f.default is MISSING]
         if missing:
             raise UserError(f"{source}: missing key(s) {', '.join(missing)}; is this an XLM-R config.json?")
-        return cls(**{f.name: f.type(d[f.name]) for f in fields(cls) if f.name in d})
+        try:
+            return cls(**{f.name: f.type(d[f.name]) for f in fields(cls) if f.name in d})
+        except (TypeError, ValueError) as e:
+            raise UserError(f"{source}: a value has the wrong type ({e}); is this an XLM-R config.json?") from None
 
 
 def layer_norm(x, ln):
@@ -116,14 +119,14 @@ class XLMR(nn.Module):
             idx = mask.flatten().nonzero().squeeze(1)  # (N,) rows of the real tokens
             lens = mask.sum(1, dtype=torch.int32)  # (B,)
             cu = F.pad(lens.cumsum(0, dtype=torch.int32), (1, 0))  # (B+1,)
-            max_len = int(lens.max())
+            max_len = int(lens.max())  # a host sync on CUDA, once per forward: the kernel takes an int
             rank = mask.cumsum(1) - 1  # (B, T) index of each real token within its sequence
             slot = (torch.arange(B, device=mask.device)[:, None] * max_len + rank).flatten()[idx]  # (N,)
             ids, pos = input_ids.flatten()[idx], pos.flatten()[idx]  # (N,)
             attend = lambda qkv: attn.varlen(qkv.view(-1, 3, n_head, h // n_head), cu, max_len, p, slot).flatten(1)
             unpack = lambda x: x.new_zeros(B * T, h).index_copy(0, idx, x).view(B, T, h)
         else:
-            kernel = attn.sdpa if self.attention == "sdpa" else attn.reference
+            kernel = {"sdpa": attn.sdpa, "reference": attn.reference}[self.attention]
             ids = input_ids
 
             def attend(qkv):  # (B, T, 3H) -> (B, T, H)

@@ -69,6 +69,7 @@ def test_bad_inputs_give_one_line_and_no_output(setup, tmp_path):
         (["--model", model, "--input", str(d / "in.txt"), "--out", out, "--layer", "3"], "--layer 3: this model has"),
         (["--model", str(tmp_path / "noweights"), "--input", str(d / "in.txt"), "--out", out], "no *.safetensors"),
         (["--model", model, "--input", str(d / "in.txt"), "--out", out, "--max-len", "600"], "--max-len 600"),
+        (["--model", model, "--input", str(d / "in.txt"), "--out", str(tmp_path)], "is a folder"),
     ]
     for args, message in cases:
         rc, err = run_cli(*args)

@@ -53,6 +53,10 @@ def edit_checkpoint(folder, edit):
      r"'roberta.encoder.layer.1.attention.self.key.bias' is missing"),
     (lambda t: t.update({"roberta.encoder.layer.0.output.dense.weight": torch.zeros(32, 63)}),
      r"'roberta.encoder.layer.0.output.dense.weight' has shape \[32, 63\]"),
+    (lambda t: t.update({"roberta.encoder.layer.1.attention.self.value.weight": torch.zeros(32, 31)}),
+     r"'roberta.encoder.layer.1.attention.self.value.weight' has shape \[32, 31\], but config.json implies \[32, 32\]"),
+    (lambda t: t.update({"embeddings.LayerNorm.bias": torch.zeros(32)}),
+     r"'embeddings.LayerNorm.bias' is stored twice"),
     (lambda t: t.update({"roberta.encoder.layer.0.attention.self.rotary.weight": torch.zeros(3)}),
      r"unknown checkpoint key 'roberta.encoder.layer.0.attention.self.rotary.weight'"),
 ])
@@ -60,6 +64,45 @@ def test_bad_checkpoints_name_the_key(tmp_path, edit, message):
     hf_checkpoint(tmp_path)
     edit_checkpoint(tmp_path, edit)
     with pytest.raises(UserError, match=message):
+        load_model(tmp_path)
+
+
+def test_published_checkpoint_layout_with_ignored_keys(tmp_path):
+    """The hub's XLM-R files carry a pooler, a position_ids buffer and the tied decoder copies: all ignored."""
+    hf_checkpoint(tmp_path / "a")
+    ref = load_model(tmp_path / "a")
+
+    def published(t):
+        t["roberta.pooler.dense.weight"], t["roberta.pooler.dense.bias"] = torch.randn(32, 32), torch.randn(32)
+        t["roberta.embeddings.position_ids"] = torch.arange(514)[None]
+        t["lm_head.decoder.weight"] = t["roberta.embeddings.word_embeddings.weight"].clone()
+        t["lm_head.decoder.bias"] = t["lm_head.bias"].clone()
+
+    edit_checkpoint(tmp_path / "a", published)
+    m = load_model(tmp_path / "a")
+    for (n, a), (_, b) in zip(ref.state_dict().items(), m.state_dict().items()):
+        assert torch.equal(a, b), n
+
+
+def test_stale_shard_index_never_wins_over_a_saved_model(tmp_path):
+    hf_checkpoint(tmp_path)
+    m = load_model(tmp_path)
+    (tmp_path / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {"x": "gone.safetensors"}}))
+    assert torch.equal(load_model(tmp_path).wte.weight, m.wte.weight)  # transformers' order: the single file
+    save_model(m, tmp_path)
+    assert not (tmp_path / "model.safetensors.index.json").exists()
+
+
+def test_unreadable_files_are_one_sentence(tmp_path):
+    hf_checkpoint(tmp_path)
+    (tmp_path / "model.safetensors").write_text("version https://git-lfs.github.com/spec/v1\noid sha256:ab\n")
+    with pytest.raises(UserError, match="cannot be read as safetensors.*git lfs pull"):
+        load_model(tmp_path)
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(UserError, match="config.json: not valid JSON"):
+        load_model(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps(dict(TINY, hidden_size=None)))
+    with pytest.raises(UserError, match="wrong type"):
         load_model(tmp_path)
 
 
