@@ -2,8 +2,12 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+MODEL ?= FacebookAI/xlm-roberta-large
+DATA ?= data
+TASK ?= mnli
+ARGS ?=
 
-.PHONY: test test-fast bench lines
+.PHONY: test test-fast bench demo intermediate target eval run data lines
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +20,27 @@ test: $(VENV)/.installed  ## the whole suite (slow tests included), as CI runs i
 
 test-fast: $(VENV)/.installed  ## skip the tests marked slow
 	$(PY) -m pytest tests -m "not slow"
+
+demo: $(VENV)/.installed  ## the whole chain offline on a tiny model and sample data (runs/demo/)
+	$(PY) data_scripts/demo.py
+	$(PY) xstilts.py run --config runs/demo/demo.yaml $(ARGS)
+	@echo "A tiny random model on templated data: zero-shot scores near chance are expected."
+	@echo "A real run:  make intermediate TASK=mnli MODEL=FacebookAI/xlm-roberta-large  (after make data TASK=mnli)"
+
+intermediate: $(VENV)/.installed  ## make intermediate TASK=mnli [MODEL=...] [ARGS="--name x --dtype bf16"]
+	$(PY) xstilts.py intermediate --task $(TASK) --model $(MODEL) --data-dir $(DATA) $(ARGS)
+
+target: $(VENV)/.installed  ## make target TASK=xnli INIT=runs/intermediate-mnli
+	$(PY) xstilts.py target --task $(TASK) --init $(INIT) --data-dir $(DATA) $(ARGS)
+
+eval: $(VENV)/.installed  ## make eval TARGET=tatoeba INIT=runs/intermediate-mnli
+	$(PY) xstilts.py eval --target $(TARGET) --init $(INIT) --data-dir $(DATA) $(ARGS)
+
+run: $(VENV)/.installed  ## make run CONFIG=exp.yaml
+	$(PY) xstilts.py run --config $(CONFIG) $(ARGS)
+
+data: $(VENV)/.installed  ## make data TASK=xnli: official files into $(DATA)/<task>/
+	$(PY) -m data_scripts.$(TASK) --data-dir $(DATA)
 
 bench: $(VENV)/.installed  ## xstilts vs transformers: tokens/s, memory, useful FLOP/s (kernels/RESULTS.md)
 	$(PY) kernels/bench.py

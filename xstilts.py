@@ -1,11 +1,20 @@
 """xstilts — English intermediate-task training of XLM-R, then zero-shot cross-lingual transfer (X-STILTs).
 
+  python xstilts.py intermediate --task mnli                        # runs/intermediate-mnli/
+  python xstilts.py target --task xnli --init runs/intermediate-mnli  # fresh head, English train + dev
+  python xstilts.py eval --target xnli --init runs/target-xnli      # zero-shot, every language
+  python xstilts.py eval --target tatoeba --init runs/intermediate-mnli
+  python xstilts.py run --config exp.yaml                           # intermediate → each target → eval
+  python xstilts.py stats --task xnli --split test --lang de --model runs/x/encoder
   python xstilts.py embed --model FacebookAI/xlm-roberta-large --input sents.txt --layer 14 --out vecs.npy
-Every subcommand has -h. Errors about the user's input print one line and exit with status 2.
+Every subcommand has -h; every Config field (tasks/config.py) is a flag. Errors about the user's input
+print one line and exit with status 2.
 """
 import argparse
+import json
 import os
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 from model import UserError
@@ -28,18 +37,209 @@ def read_lines(path):
     return [s.rstrip("\r") for s in lines]
 
 
+def resolve(args, task_name, yaml_values=None):
+    """Config for one stage: dataclass < the task's HPARAMS < YAML < flags given on the command line."""
+    from tasks.common import get_task
+    from tasks.config import Config, merge
+    cfg = merge(Config(), getattr(get_task(task_name), "HPARAMS", {}), f"tasks/{task_name}.py HPARAMS")
+    cfg = merge(cfg, yaml_values or {}, getattr(args, "config", None) or "config")
+    flags = {f.name: getattr(args, f.name) for f in fields(Config) if getattr(args, f.name, None) is not None}
+    return merge(cfg, flags, "command line").check()
+
+
+def named(cfg, name):
+    return cfg if cfg.name else type(cfg)(**{**vars(cfg), "name": name})
+
+
+def open_run(cfg, resume):
+    """runs/<name>/ with config.yaml; an existing one is continued only with --resume and the same config."""
+    from dataclasses import asdict
+
+    from tasks.config import read_yaml, write_yaml
+    run = Path(cfg.runs_dir) / cfg.name
+    if run.exists() and not resume:
+        raise UserError(f"{run}: this run directory exists; continue it with --resume or pick another --name.")
+    if resume:
+        if not (run / "config.yaml").exists():
+            raise UserError(f"--resume: {run} has no config.yaml; drop --resume to start it.")
+        changed = sorted(k for k, v in read_yaml(run / "config.yaml").items() if asdict(cfg).get(k) != v)
+        if changed:
+            raise UserError(f"--resume: {', '.join(changed)} differ from {run / 'config.yaml'}; resume with the "
+                            "same settings (or start a new --name).")
+        return run
+    run.mkdir(parents=True)
+    write_yaml(cfg, run / "config.yaml")
+    return run
+
+
+def device_of(cfg):
+    import torch
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda: this torch sees no CUDA GPU; use --device cpu (or auto).")
+    return torch.device("cuda" if cfg.device != "cpu" and torch.cuda.is_available() else "cpu")
+
+
+def encoder_of(init, device):
+    """--init: a run directory (its encoder/), a checkpoint folder, or a hub id."""
+    from model.load import load_model
+    if not init:
+        raise UserError("--init is required: a run directory (runs/NAME) or a model folder / hub id.")
+    p = Path(init)
+    if (p / "encoder" / "config.json").exists():
+        p = p / "encoder"
+    elif p.is_dir() and not (p / "config.json").exists():
+        raise UserError(f"--init {init}: neither a finished run (no encoder/) nor a model folder (no config.json).")
+    elif not p.exists() and (init.startswith((".", "/")) or "runs" in p.parts):
+        raise UserError(f"--init {init}: no such run or folder.")
+    return load_model(p if p.exists() else init, device=device)
+
+
+def train_stage(cfg, task_name, init, resume):
+    """Open (or resume) the run, load the encoder (init: model id/folder or run), fit, write dev results."""
+    from tasks.common import get_task
+    from tasks.train import fit
+    task = get_task(task_name)
+    run = open_run(cfg, resume)
+    best, _ = fit(cfg, task, encoder_of(init, device_of(cfg)), run, resume)
+    write_results(run, {task_name: {"en-dev": {k: v for k, v in best.items() if k != "step"}}})
+    return run
+
+
+def evaluate(cfg, task_name, run_or_model, out_dir, strict=True):
+    """Zero-shot on every language of a target; trained targets need the run's head."""
+    import torch
+    from safetensors.torch import load_file
+
+    from model.tokenizer import Tokenizer
+    from tasks.common import get_task
+    from tasks.heads import make_head
+    from tasks.train import load_split, predict, score
+    task, device = get_task(task_name), device_of(cfg)
+    model = encoder_of(run_or_model, device)
+    tok = Tokenizer(model.source)
+    head = None
+    if not getattr(task, "RETRIEVAL", False):
+        head_file = Path(run_or_model) / "head.safetensors"
+        if not head_file.exists():
+            raise UserError(f"--init {run_or_model}: no {task_name} head (head.safetensors); train one with "
+                            f"`xstilts.py target --task {task_name} --init RUN` first.")
+        head = make_head(task, model.config.hidden_size).to(device)
+        head.load_state_dict(load_file(head_file))
+    results, torch_device = {}, torch.device(device)
+    langs = cfg.langs.split(",") if cfg.langs else task.LANGS
+    unknown = sorted(set(langs) - set(task.LANGS))
+    langs = langs if strict else [lang for lang in langs if lang in task.LANGS]  # `run`: each target's own
+    if unknown and (strict or not langs):
+        raise UserError(f"--langs {cfg.langs}: {task_name} has no {', '.join(unknown)}; it has {' '.join(task.LANGS)}.")
+    for lang in langs:
+        examples = load_split(cfg, task, "test", lang)
+        if head is None:
+            results[lang], _ = task.evaluate(model, tok, cfg, examples, torch_device)
+        else:
+            feats = task.encode(examples, tok, cfg.max_len)
+            results[lang] = score(task, feats, predict(model, head, feats, tok.pad_id, cfg.eval_batch_size,
+                                                      cfg.dtype, torch_device))
+        print(f"{task_name} {lang}: " + ", ".join(f"{k} {v:.2f}" for k, v in results[lang].items()))
+    write_results(out_dir, {task_name: results})
+    return results
+
+
+def write_results(run, results):
+    """results.json {task: {lang: {metric: value}, "avg": {...}}} and the same as a table in results.md."""
+    from model.load import atomic_write
+    results = {t: {lang: m for lang, m in langs.items() if lang != "avg"} for t, langs in results.items()}
+    for task, langs in results.items():  # per-task average over its languages, per metric
+        metrics = sorted({m for v in langs.values() for m in v})
+        langs["avg"] = {m: sum(v[m] for v in langs.values()) / len(langs) for m in metrics}
+    lines = ["| task | language | " + " | ".join(sorted({m for t in results.values() for v in t.values() for m in v}))
+             + " |"]
+    for task, langs in results.items():
+        lines += [f"| {task} | {lang} | " + " | ".join(f"{v:.2f}" for _, v in sorted(m.items())) + " |"
+                  for lang, m in langs.items()]
+    lines.insert(1, "|" + "---|" * (lines[0].count("|") - 1))
+    atomic_write(Path(run) / "results.json", lambda t: Path(t).write_text(json.dumps(results, indent=2) + "\n"))
+    atomic_write(Path(run) / "results.md", lambda t: Path(t).write_text("\n".join(lines) + "\n"))
+    print("\n".join(lines))
+
+
+def cmd_intermediate(args):
+    tasks = (args.task or "mnli").split(",")
+    if len(tasks) > 1:
+        raise UserError("--task with several tasks (multi-task intermediate training) is not built yet; give one.")
+    cfg = named(resolve(args, tasks[0]), f"intermediate-{tasks[0]}")
+    train_stage(cfg, tasks[0], cfg.model, args.resume)
+
+
+def cmd_target(args):
+    if not args.task:
+        raise UserError("--task is required: the target task to train, e.g. xnli.")
+    cfg = named(resolve(args, args.task), f"target-{args.task}")
+    train_stage(cfg, args.task, cfg.init, args.resume)
+
+
+def cmd_eval(args):
+    cfg = named(resolve(args, args.target), f"eval-{args.target}-{Path(args.init or 'none').name}")
+    evaluate(cfg, args.target, cfg.init, open_run(cfg, False))
+
+
+def cmd_run(args):
+    """The whole chain from one YAML: intermediate → each target (trained, then zero-shot) → results."""
+    from tasks.common import get_task
+    from tasks.config import read_yaml
+    values = read_yaml(args.config)
+    base = resolve(args, values.get("task", "mnli"), values)
+    root = Path(base.runs_dir) / (base.name or f"run-{base.task}")
+    if root.exists() and not args.resume:
+        raise UserError(f"{root}: this run directory exists; continue it with --resume or pick another --name.")
+    stage = lambda task, name, extra: type(base)(**{**vars(resolve(args, task, {**values, **extra})),
+                                                    "runs_dir": str(root), "name": name})
+    inter = root / "intermediate"
+    if not (inter / "results.json").exists():
+        train_stage(stage(base.task, "intermediate", {}), base.task, base.model, args.resume and inter.exists())
+    results = {}
+    for target in [t for t in base.targets.split(",") if t]:
+        cfg, init = stage(target, target, {"task": target, "init": str(inter)}), inter
+        if not getattr(get_task(target), "RETRIEVAL", False):
+            init = root / target
+            if not (init / "results.json").exists():
+                train_stage(cfg, target, str(inter), args.resume and init.exists())
+        (root / f"eval-{target}").mkdir(exist_ok=True)
+        results[target] = evaluate(cfg, target, str(init), root / f"eval-{target}", strict=False)
+    write_results(root, results)
+    print(f"results: {root / 'results.md'}")
+
+
+def cmd_stats(args):
+    from tasks.common import check_skipped, get_task
+    from tasks.config import Config
+    task = get_task(args.task)
+    lang = args.lang or task.LANGS[0]
+    examples, skipped = task.load(args.data_dir, args.split, lang)
+    out = dict(task=args.task, split=args.split, lang=lang, examples=len(examples), skipped=len(skipped),
+               skipped_rows=[f"{w}: {why}" for w, why in skipped[:20]])
+    if "label" in (examples[0] if examples else {}):
+        counts = {task.LABELS[i]: sum(e["label"] == i for e in examples) for i in range(len(task.LABELS))}
+        out["labels"] = counts
+    if args.model and examples and hasattr(task, "encode"):
+        import numpy as np
+
+        from model.load import resolve as find
+        from model.tokenizer import Tokenizer
+        lens = [len(f["ids"]) for f in task.encode(examples, Tokenizer(find(args.model)), 100_000)]
+        out["token_length_percentiles"] = {p: int(np.percentile(lens, p)) for p in (50, 90, 95, 99, 100)}
+    print(json.dumps(out, ensure_ascii=False) if args.json else "\n".join(f"{k}: {v}" for k, v in out.items()))
+    check_skipped(examples, skipped, Config.max_bad_rows, f"{args.task} {args.split} {lang}")
+
+
 def cmd_embed(args):
     lines = read_lines(args.input)  # before the heavy imports: a wrong path answers at once
     import numpy as np
-    import torch
 
     from model.load import atomic_write, load_model
     from model.tokenizer import Tokenizer
     from tasks.common import embed
-
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda: this torch sees no CUDA GPU; use --device cpu (or auto).")
-    device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device.replace("auto", "cpu")
+    from tasks.config import Config
+    device = device_of(Config(device=args.device))
     model = load_model(args.model, device=device)
     layer = model.config.num_hidden_layers if args.layer is None else args.layer
     vecs = embed(model, Tokenizer(model.source), lines, layer, args.pool, args.max_len, args.batch_size,
@@ -57,9 +257,37 @@ def cmd_embed(args):
     print(f"wrote {out}: {vecs.shape[0]} x {vecs.shape[1]} float32 (hidden_states[{layer}], {args.pool} pooling)")
 
 
+def config_flags(p, skip=()):
+    from tasks.config import Config
+    for f in fields(Config):
+        if f.name not in skip:
+            p.add_argument("--" + f.name.replace("_", "-"), type=f.type, default=None, metavar=f.type.__name__.upper(),
+                           help=f"default {f.default!r}")
+    p.add_argument("--resume", action="store_true", help="continue this run from its newest checkpoint")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="xstilts.py", description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
+    for name, func, text in (("intermediate", cmd_intermediate, "train on an English intermediate task"),
+                             ("target", cmd_target, "fine-tune a fresh head on a target's English data"),
+                             ("eval", cmd_eval, "zero-shot evaluation on every language of a target"),
+                             ("run", cmd_run, "the whole chain from one YAML file")):
+        p = sub.add_parser(name, help=text, description=text)
+        if name == "eval":
+            p.add_argument("--target", required=True, help="target task, e.g. xnli or tatoeba")
+        if name == "run":
+            p.add_argument("--config", required=True, help="YAML file of Config keys (+ targets)")
+        config_flags(p, skip=("task",) if name == "eval" else ())
+        p.set_defaults(func=func)
+    s = sub.add_parser("stats", help="examples, labels, skipped rows and token lengths of a data file")
+    s.add_argument("--task", required=True)
+    s.add_argument("--split", default="test")
+    s.add_argument("--lang", default=None)
+    s.add_argument("--data-dir", default="data")
+    s.add_argument("--model", default=None, help="tokenizer for token-length percentiles (folder or hub id)")
+    s.add_argument("--json", action="store_true", help="one JSON object (examples, skipped, ...)")
+    s.set_defaults(func=cmd_stats)
     e = sub.add_parser("embed", help="sentence embeddings: one input line -> one float32 row of a .npy")
     e.add_argument("--model", required=True, help="checkpoint folder or hub id (FacebookAI/xlm-roberta-large)")
     e.add_argument("--input", required=True, help="UTF-8 text file, one sentence per line")

@@ -1,14 +1,101 @@
-"""Helpers shared by tasks: sentence embeddings for the retrieval tasks (and `xstilts.py embed`).
+"""Helpers shared by the task files: reading data files with per-line accounting, batching, and the
+sentence embeddings + nearest-neighbour search of the retrieval tasks.
 
 Sentence vector (SPEC §4, jiant): mean over every non-pad token, `<s>` and `</s>` included, of
 hidden_states[layer] (0 = embedding output), or the `<s>` vector with pool="cls".
 """
+import importlib
+from pathlib import Path
+
 import numpy as np
 import torch
 from tqdm import tqdm
 
 from model import UserError
 from model.xlmr import autocast
+
+TASKS_DIR = Path(__file__).resolve().parent
+NOT_TASKS = {"__init__", "common", "config", "heads", "metrics", "train"}
+
+
+def task_names():
+    return sorted(p.stem for p in TASKS_DIR.glob("*.py") if p.stem not in NOT_TASKS)
+
+
+def get_task(name):
+    """`--task mnli` imports tasks/mnli.py: the list of tasks is the folder listing."""
+    if name not in task_names():
+        raise UserError(f"unknown task {name!r}; the tasks are: {', '.join(task_names())}.")
+    return importlib.import_module(f"tasks.{name}")
+
+
+def data_file(data_dir, task, name):
+    """<data-dir>/<task>/<official file name>, or a one-line error saying how to get it."""
+    path = Path(data_dir) / task / name
+    if not path.exists():
+        raise UserError(f"{path}: missing; run `make data TASK={task}` (or python -m data_scripts.{task}), "
+                        f"or put the official file there by hand.")
+    return path
+
+
+def read_tsv(path, parse, header=False):
+    """Split each line on tabs (no quote processing: quotes are text) and call parse(cols) -> example.
+    parse raises ValueError(reason) for a bad row; returns (examples, skipped [(file:line, reason)])."""
+    examples, skipped = [], []
+    with open(path, encoding="utf-8", newline="\n") as f:
+        for n, line in enumerate(f, 1):
+            line = line.rstrip("\n").rstrip("\r")
+            if (header and n == 1) or not line.strip():
+                continue
+            try:
+                examples.append(parse(line.split("\t")))
+            except (ValueError, IndexError, KeyError) as e:
+                skipped.append((f"{path}:{n}", str(e) or type(e).__name__))
+    return examples, skipped
+
+
+def check_skipped(examples, skipped, max_share, what):
+    """Malformed rows are reported; more than max_share of them stops the run (first one named)."""
+    total = len(examples) + len(skipped)
+    if skipped and len(skipped) > max_share * total:
+        where, why = skipped[0]
+        raise UserError(f"{what}: {len(skipped)} of {total} rows are malformed, first at {where} ({why}); "
+                        f"fix the file or raise max_bad_rows (now {max_share}).")
+    if not examples:
+        raise UserError(f"{what}: no usable rows.")
+    return examples
+
+
+def micro_batches(lengths, size, token_budget, seed, epoch):
+    """Length-grouped shuffled batches: shuffle, sort within windows of 50 batches, split, shuffle the
+    batches. A pure function of (seed, epoch), so a resumed run sees the same order."""
+    g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    perm = torch.randperm(len(lengths), generator=g).tolist()
+    batches = []
+    for start in range(0, len(perm), size * 50):
+        window = sorted(perm[start:start + size * 50], key=lambda i: -lengths[i])
+        if not token_budget:
+            batches += [window[i:i + size] for i in range(0, len(window), size)]
+            continue
+        batch = []
+        for i in window:  # longest first: the first row of a batch sets its padded length
+            if batch and (len(batch) + 1) * lengths[batch[0]] > token_budget:
+                batches.append(batch)
+                batch = []
+            batch.append(i)
+        batches.append(batch)
+    return [batches[i] for i in torch.randperm(len(batches), generator=g).tolist()]
+
+
+def collate(features, rows, pad_id, device):
+    """features[i]["ids"] lists → input_ids, attention_mask (B, T) and labels (B,) on device."""
+    T = max(len(features[i]["ids"]) for i in rows)
+    ids = torch.full((len(rows), T), pad_id, dtype=torch.long)
+    for r, i in enumerate(rows):
+        ids[r, : len(features[i]["ids"])] = torch.tensor(features[i]["ids"])
+    labels = torch.tensor([features[i]["label"] for i in rows])
+    mask = (torch.arange(T)[None] < torch.tensor([len(features[i]["ids"]) for i in rows])[:, None]).long()
+    return ids.to(device, non_blocking=True), mask.to(device, non_blocking=True), labels.to(device)
 
 
 def pool(h, mask, how):
@@ -35,7 +122,7 @@ def embed(model, tok, lines, layer, how="mean", max_len=512, batch_size=32, dtyp
     device = next(model.parameters()).device
     encs = tok(lines, max_len=max_len)
     order = sorted(range(len(encs)), key=lambda i: -len(encs[i].ids))  # length-sorted: little padding
-    out = np.empty((len(lines), model.config.hidden_size), dtype=np.float32)
+    out = np.empty((len(lines), c.hidden_size), dtype=np.float32)
     batches = [order[i: i + batch_size] for i in range(0, len(order), batch_size)]
     with autocast(device.type, dtype):  # one context for all batches: weights are cast to bf16 once
         for rows in tqdm(batches, desc="embed", unit="batch", disable=not progress):
@@ -43,3 +130,14 @@ def embed(model, tok, lines, layer, how="mean", max_len=512, batch_size=32, dtyp
             h = model(ids, mask, layer=layer)  # (B, T, H)
             out[rows] = pool(h, mask, how).cpu().numpy()
     return out
+
+
+def nearest(queries, keys, chunk=4096, device="cpu"):
+    """Cosine 1-NN: for each query row the index of the most similar key row (first on ties).
+    Chunked over queries, so memory is chunk × len(keys) scores whatever the pool size."""
+    k = torch.nn.functional.normalize(torch.as_tensor(keys, device=device).float(), dim=1)  # (K, H)
+    out = []
+    for s in range(0, len(queries), chunk):
+        q = torch.nn.functional.normalize(torch.as_tensor(queries[s:s + chunk], device=device).float(), dim=1)
+        out.append((q @ k.T).argmax(1).cpu())  # (chunk,)
+    return torch.cat(out).numpy()

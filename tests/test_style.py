@@ -5,16 +5,21 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BUDGET = {  # lines; the core (all but bench) stays around 1,500 in total
-    "xstilts.py": 150,
+BUDGET = {  # lines; the core (all but bench and the task files) stays around 1,500 in total
+    "xstilts.py": 330,  # six subcommands and the run chain (issue 3)
     "model/__init__.py": 10,
     "model/xlmr.py": 190,
-    "model/load.py": 180,
+    "model/load.py": 190,
     "model/tokenizer.py": 80,
     "kernels/attention.py": 90,
-    "tasks/common.py": 80,
+    "tasks/common.py": 160,
+    "tasks/config.py": 110,
+    "tasks/train.py": 220,  # the loop, evaluation and checkpoints: one place (STYLE "the loop")
+    "tasks/heads.py": 60,
+    "tasks/metrics.py": 40,
     "kernels/bench.py": 230,  # a tool, not core: not counted in the core total
 }
+TASK_FILE = 120  # each tasks/<name>.py (STYLE: task files of 50-120 lines); not core
 CORE_TOTAL = 1500
 
 
@@ -23,10 +28,13 @@ def lines(rel):
 
 
 def test_every_source_file_has_a_budget_and_keeps_it():
+    from tasks.common import task_names
+    tasks = {f"tasks/{t}.py" for t in task_names()}
     sources = {str(p.relative_to(ROOT)) for d in ("model", "kernels", "tasks") for p in (ROOT / d).glob("*.py")
                if p.name != "__init__.py" or p.stat().st_size} | {"xstilts.py"}
-    assert sources <= set(BUDGET), f"give these a budget: {sorted(sources - set(BUDGET))}"
-    over = {f: (lines(f), b) for f, b in BUDGET.items() if (ROOT / f).exists() and lines(f) > b}
+    assert sources - tasks <= set(BUDGET), f"give these a budget: {sorted(sources - tasks - set(BUDGET))}"
+    over = {f: (lines(f), b) for f, b in {**BUDGET, **dict.fromkeys(tasks, TASK_FILE)}.items()
+            if (ROOT / f).exists() and lines(f) > b}
     assert not over, f"over budget (lines, budget): {over}"
     core = sum(lines(f) for f in BUDGET if f != "kernels/bench.py" and (ROOT / f).exists())
     assert core <= CORE_TOTAL
@@ -34,7 +42,7 @@ def test_every_source_file_has_a_budget_and_keeps_it():
 
 def test_every_python_file_opens_with_a_docstring():
     for p in [*ROOT.glob("*.py"), *ROOT.glob("model/*.py"), *ROOT.glob("kernels/*.py"), *ROOT.glob("tasks/*.py"),
-              *ROOT.glob("tests/*.py")]:
+              *ROOT.glob("data_scripts/*.py"), *ROOT.glob("tests/*.py")]:
         if p.stat().st_size:
             assert ast.get_docstring(ast.parse(p.read_text(encoding="utf-8"))), f"{p} has no docstring"
 

@@ -1,0 +1,71 @@
+"""Downloads for data_scripts/: resumable (HTTP Range onto a .part file), sha256-verified, and atomic (the
+final name appears only for a complete, verified file). Where no official hash is published, the hash of
+the first download is recorded in <dir>/SHA256SUMS and every later download must match it.
+Offline, the error says which file to put where by hand.
+"""
+import hashlib
+import os
+import shutil
+import sys
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from model import UserError  # noqa: E402
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def recorded(dest):
+    sums = dest.parent / "SHA256SUMS"
+    lines = sums.read_text().splitlines() if sums.exists() else []
+    return dict(reversed(line.split("  ", 1)) for line in lines if "  " in line), sums
+
+
+def fetch(url, dest, want=None):
+    """url → dest; resumes a .part left by an interrupted download; verifies sha256 `want` (or the record)."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    known, sums = recorded(dest)
+    want = want or known.get(dest.name)
+    if dest.exists() and (want is None or sha256(dest) == want):
+        return dest
+    part = dest.with_name(dest.name + ".part")
+    have = part.stat().st_size if part.exists() else 0
+    request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            append = have and response.status == 206  # the server honoured the range: continue the file
+            with open(part, "ab" if append else "wb") as f:
+                shutil.copyfileobj(response, f, 1 << 20)
+    except (urllib.error.URLError, OSError) as e:
+        raise UserError(f"{url}: download failed ({getattr(e, 'reason', e)}); without network, fetch it "
+                        f"elsewhere and put it at {dest}.") from None
+    got = sha256(part)
+    if want and got != want:
+        part.unlink()
+        raise UserError(f"{url}: sha256 {got} is not the expected {want}; the file changed or is corrupt.")
+    os.replace(part, dest)
+    if not want:
+        with open(sums, "a") as f:
+            f.write(f"{got}  {dest.name}\n")
+    return dest
+
+
+def extract(archive, members, out_dir):
+    """Copy the named zip members into out_dir (each written to .part, then renamed)."""
+    with zipfile.ZipFile(archive) as z:
+        for name, target in members.items():
+            target = Path(out_dir) / target
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with z.open(name) as src, open(target.with_name(target.name + ".part"), "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            os.replace(target.with_name(target.name + ".part"), target)

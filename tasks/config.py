@@ -1,0 +1,97 @@
+"""Every knob of a run in one flat, typed dataclass, with the SPEC §6 recipe as defaults.
+
+Precedence: these defaults < the task file's HPARAMS < the YAML file (`run --config`) < command-line
+flags. Unknown or ill-typed keys stop with the key's name. The resolved config is written into the run
+directory as config.yaml, and `--resume` reads it back from there.
+"""
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import yaml
+
+from model import UserError
+
+
+@dataclass
+class Config:
+    model: str = "FacebookAI/xlm-roberta-large"  # checkpoint folder or hub id (SPEC §1)
+    task: str = "mnli"  # intermediate: one task or a comma list; target: the target task
+    targets: str = "xnli,tatoeba"  # `run`: the targets trained/evaluated after the intermediate task
+    init: str = ""  # target/eval: a run directory or a model to start from
+    langs: str = ""  # eval: comma list of languages; empty = every language of the target
+    data_dir: str = "data"
+    runs_dir: str = "runs"
+    name: str = ""  # run directory name under runs_dir (default: <command>-<task>)
+    # optimisation (SPEC §6)
+    lr: float = 1e-5
+    adam_eps: float = 1e-8
+    weight_decay: float = 0.01  # on 2-D weights only: never biases or LayerNorm
+    warmup: float = 0.1  # share of all optimiser steps
+    clip: float = 1.0
+    batch_size: int = 32  # effective batch: micro_batch × accumulation steps
+    micro_batch: int = 0  # 0 = batch_size (no accumulation)
+    token_budget: int = 0  # > 0: micro-batches of at most this many padded tokens instead
+    epochs: float = 2.0
+    max_len: int = 256
+    dtype: str = "bf16"  # fp32 | bf16 | fp16 (CUDA; with GradScaler)
+    device: str = "auto"
+    seed: int = 1
+    # selection, logging, checkpoints
+    eval_every: int = 1000
+    eval_examples: int = 500  # the first N English dev examples
+    patience: int = 30  # evaluations without improvement before stopping
+    log_every: int = 10
+    save_every: int = 1000
+    keep_last: int = 2
+    max_bad_rows: float = 0.01  # share of malformed rows tolerated in a data file
+    max_train_examples: int = 0  # 0 = all; else a fixed seeded subset
+    # retrieval (SPEC §4)
+    layer: int = 14
+    pool: str = "mean"
+    eval_batch_size: int = 64
+
+    def check(self):
+        choices = dict(dtype=("fp32", "bf16", "fp16"), device=("auto", "cpu", "cuda"), pool=("mean", "cls"))
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                raise UserError(f"{key}={getattr(self, key)!r}: choose one of {', '.join(allowed)}.")
+        for key in ("batch_size", "epochs", "max_len", "eval_every", "save_every", "keep_last", "log_every"):
+            if getattr(self, key) <= 0:
+                raise UserError(f"{key}={getattr(self, key)}: must be positive.")
+        if self.lr < 0:
+            raise UserError(f"lr={self.lr}: must be >= 0.")
+        return self
+
+
+def merge(cfg: Config, values: dict, source: str) -> Config:
+    """Overlay `values` on cfg; keys must be Config fields and values of the field's type."""
+    types = {f.name: f.type for f in fields(Config)}
+    out = asdict(cfg)
+    for key, value in values.items():
+        key = key.replace("-", "_")
+        if key not in types:
+            raise UserError(f"{source}: unknown key {key!r}; the keys are the fields of tasks/config.py:Config.")
+        want = types[key]
+        if isinstance(value, bool) or not (isinstance(value, want) or (want is float and isinstance(value, int))):
+            raise UserError(f"{source}: {key}={value!r} should be {want.__name__}.")
+        out[key] = want(value)
+    return Config(**out)
+
+
+def read_yaml(path) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f) or {}
+    except OSError:
+        raise UserError(f"--config {path}: no such file.") from None
+    except yaml.YAMLError as e:
+        raise UserError(f"--config {path}: not valid YAML ({str(e).splitlines()[0]}).") from None
+    if not isinstance(data, dict):
+        raise UserError(f"--config {path}: expected a mapping of config keys at the top level.")
+    return data
+
+
+def write_yaml(cfg: Config, path):
+    from model.load import atomic_write
+    text = yaml.safe_dump(asdict(cfg), sort_keys=False)
+    atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

@@ -1,0 +1,37 @@
+"""MNLI (GLUE): the English intermediate task — premise/hypothesis → entailment/neutral/contradiction.
+
+Files: <data-dir>/mnli/train.tsv, dev_matched.tsv — GLUE's MNLI.zip layout (header row; columns read by
+name: sentence1, sentence2, gold_label). Get them: python -m data_scripts.mnli. SPEC §2, §6.
+"""
+from tasks import common
+
+HEAD = "classify"
+LABELS = ["entailment", "neutral", "contradiction"]
+METRIC = "accuracy"
+LANGS = ["en"]
+HPARAMS = dict(batch_size=32, epochs=2.0, max_len=256)  # SPEC §6 (the XNLI-on-MNLI recipe)
+FILES = {"train": "train.tsv", "dev": "dev_matched.tsv"}
+
+
+def load(data_dir, split, lang="en"):
+    path = common.data_file(data_dir, "mnli", FILES[split])
+    with open(path, encoding="utf-8") as f:
+        header = f.readline().rstrip("\n").split("\t")
+    try:
+        a, b, y = (header.index(c) for c in ("sentence1", "sentence2", "gold_label"))
+    except ValueError:
+        raise common.UserError(f"{path}:1: header lacks sentence1/sentence2/gold_label; is this GLUE MNLI?") from None
+
+    def parse(cols):
+        if len(cols) != len(header):
+            raise ValueError(f"{len(cols)} columns, header has {len(header)}")
+        if cols[y] not in LABELS:
+            raise ValueError(f"label {cols[y]!r} not in {LABELS}")
+        return dict(a=cols[a], b=cols[b], label=LABELS.index(cols[y]))
+
+    return common.read_tsv(path, parse, header=True)
+
+
+def encode(examples, tok, max_len):
+    encs = tok([e["a"] for e in examples], [e["b"] for e in examples], max_len=max_len)
+    return [dict(ids=enc.ids, label=e["label"]) for e, enc in zip(examples, encs)]

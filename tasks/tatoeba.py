@@ -1,0 +1,41 @@
+"""Tatoeba: sentence retrieval, no training — the intermediate encoder is evaluated directly (SPEC §3-4).
+
+For each English sentence, the foreign sentence with the highest cosine similarity of their sentence
+vectors (mean of hidden_states[layer] over non-pad tokens, layer 14 of XLM-R large by default; --layer
+and --pool change it); accuracy = share whose nearest neighbour is its own translation.
+Files: <data-dir>/tatoeba/tatoeba.{xxx}-eng.{xxx} and .eng (LASER's v1 test set, line-aligned).
+Get them: python -m data_scripts.tatoeba.
+"""
+import numpy as np
+
+from tasks import common
+
+METRIC = "accuracy"
+RETRIEVAL = True
+MAX_LEN = 512  # SPEC §6: retrieval max length
+CODE = dict(ar="ara", he="heb", vi="vie", id="ind", jv="jav", tl="tgl", eu="eus", ml="mal", ta="tam", te="tel",
+            af="afr", nl="nld", de="deu", el="ell", bn="ben", hi="hin", mr="mar", ur="urd", fa="pes", fr="fra",
+            it="ita", pt="por", es="spa", bg="bul", ru="rus", ja="jpn", ka="kat", ko="kor", th="tha", sw="swh",
+            zh="cmn", kk="kaz", tr="tur", et="est", fi="fin", hu="hun")  # XTREME's 36 → LASER's file codes
+LANGS = list(CODE)
+
+
+def load(data_dir, split, lang):
+    """Line-aligned pairs: [dict(foreign=..., english=...)], row i = the i-th translation pair."""
+    if lang not in CODE:
+        raise common.UserError(f"tatoeba has no language {lang!r}; its languages are {' '.join(LANGS)}.")
+    xxx = CODE[lang]
+    paths = [common.data_file(data_dir, "tatoeba", f"tatoeba.{xxx}-eng.{side}") for side in (xxx, "eng")]
+    foreign, english = (p.read_text(encoding="utf-8").rstrip("\n").split("\n") for p in paths)
+    if len(foreign) != len(english):
+        raise common.UserError(f"{paths[0]} has {len(foreign)} lines but {paths[1]} has {len(english)}; "
+                               "the two sides must be line-aligned.")
+    return [dict(foreign=f, english=e) for f, e in zip(foreign, english)], []
+
+
+def evaluate(model, tok, cfg, examples, device):
+    """→ ({"accuracy": ...}, predictions: the foreign row retrieved for each English row)."""
+    vec = lambda side: common.embed(model, tok, [e[side] for e in examples], cfg.layer, cfg.pool, MAX_LEN,
+                                    cfg.eval_batch_size, cfg.dtype)
+    pred = common.nearest(vec("english"), vec("foreign"), device=device)  # (n,) foreign row per English row
+    return {"accuracy": 100.0 * float((pred == np.arange(len(pred))).mean())}, pred.tolist()

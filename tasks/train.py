@@ -1,0 +1,202 @@
+"""The training loop (one straight function, `fit`), evaluation, run directories and checkpoints.
+
+  fit(cfg, task, model, run)  trains model + a fresh head on the task's English training data, selects on
+                              its first cfg.eval_examples English dev examples, reloads the best state and
+                              writes run/encoder/ (HF layout) + run/head.safetensors.
+A run directory holds config.yaml, metrics.jsonl, checkpoints/step-N/ (encoder/, head.safetensors,
+trainer.pt: optimiser, schedule, scaler, RNG and data position), best.safetensors, results.{json,md}.
+Every file is written atomically and a checkpoint directory appears only once complete, so `--resume`
+continues exactly where the last checkpoint stopped (bit for bit on CPU: tests/test_train.py).
+"""
+import json
+import math
+import random
+import shutil
+import time
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from tqdm import tqdm
+
+from model import UserError
+from model.load import atomic_write, save_model
+from model.tokenizer import Tokenizer
+from model.xlmr import autocast
+from tasks import common, metrics
+from tasks.heads import make_head
+
+CRASH_AT_STEP = None  # tests set it to simulate a run killed right after that optimiser step
+
+
+class Diverged(UserError):
+    pass
+
+
+def load_split(cfg, task, split, lang="en"):
+    name = task.__name__.split(".")[-1]
+    examples, skipped = task.load(cfg.data_dir, split, lang)
+    return common.check_skipped(examples, skipped, cfg.max_bad_rows, f"{name} {split} {lang}")
+
+
+@torch.inference_mode()
+def predict(model, head, features, pad_id, batch_size, dtype, device):
+    """Length-sorted batches, no gradients: the prediction of every feature, in feature order."""
+    model.eval(), head.eval()
+    order = sorted(range(len(features)), key=lambda i: -len(features[i]["ids"]))
+    pred = [0] * len(features)
+    with autocast(device.type, dtype):
+        for s in range(0, len(order), batch_size):
+            rows = order[s:s + batch_size]
+            ids, mask, _ = common.collate(features, rows, pad_id, device)
+            for i, p in zip(rows, head.predict(head(model(ids, mask))).tolist()):
+                pred[i] = p
+    return pred
+
+
+def score(task, features, pred):
+    gold = [f["label"] for f in features]
+    return {task.METRIC: metrics.accuracy(pred, gold)}
+
+
+def fit(cfg, task, model, run, resume=False):
+    device = next(model.parameters()).device
+    tok = Tokenizer(model.source)
+    train_task = common.get_task(getattr(task, "TRAIN_ON", task.__name__.split(".")[-1]))
+    train = load_split(cfg, train_task, "train")
+    if cfg.max_train_examples:  # a fixed seeded subset (data-volume sweeps)
+        keep = sorted(random.Random(cfg.seed).sample(range(len(train)), min(cfg.max_train_examples, len(train))))
+        train = [train[i] for i in keep]
+    dev = load_split(cfg, task, "dev")[: cfg.eval_examples]
+    train_f, dev_f = train_task.encode(train, tok, cfg.max_len), task.encode(dev, tok, cfg.max_len)
+    majority = 100.0 * max(np.bincount([f["label"] for f in dev_f])) / len(dev_f)
+    torch.manual_seed(cfg.seed)
+    head = make_head(task, model.config.hidden_size).to(device)
+    params = [p for m in (model, head) for p in m.parameters()]
+    groups = [dict(params=[p for p in params if p.ndim >= 2], weight_decay=cfg.weight_decay),  # 2-D weights decay
+              dict(params=[p for p in params if p.ndim < 2], weight_decay=0.0)]  # biases, LayerNorms do not
+    opt = torch.optim.AdamW(groups, lr=cfg.lr, eps=cfg.adam_eps, fused=device.type == "cuda")  # fused on GPU
+    micro = min(cfg.micro_batch or cfg.batch_size, cfg.batch_size)
+    accum = max(1, cfg.batch_size // micro)  # gradient accumulation: micro-batches per optimiser step
+    lengths = [len(f["ids"]) for f in train_f]
+    orders = [common.micro_batches(lengths, micro, cfg.token_budget, cfg.seed, e) for e in range(math.ceil(cfg.epochs))]
+    total = max(1, round(cfg.epochs * math.ceil(len(orders[0]) / accum)))
+    warm = int(cfg.warmup * total)  # linear warm-up, then linear decay to 0
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: s / max(1, warm) if s < warm else
+                                              max(0.0, (total - s) / max(1, total - warm)))
+    scaler = torch.amp.GradScaler(device.type) if cfg.dtype == "fp16" else None  # fp16 only; bf16 needs none
+    state = dict(step=0, epoch=0, pos=0, best=None, best_step=0, stale=0)
+    if resume:
+        state = restore(run, model, head, opt, sched, scaler) or state
+    log = open(run / "metrics.jsonl", "a", encoding="utf-8")
+    bar = tqdm(total=total, initial=state["step"], desc=run.name, unit="step", dynamic_ncols=True, mininterval=2)
+    loss_sum, tokens, t0 = torch.zeros((), device=device), 0, time.perf_counter()
+    while state["step"] < total and state["stale"] < cfg.patience:
+        group = orders[state["epoch"]][state["pos"]: state["pos"] + accum]
+        if not group:  # end of an epoch
+            state["epoch"], state["pos"] = state["epoch"] + 1, 0
+            continue
+        model.train(), head.train()
+        for rows in group:
+            ids, mask, labels = common.collate(train_f, rows, tok.pad_id, device)
+            with autocast(device.type, cfg.dtype):
+                loss = head.loss(head(model(ids, mask)), labels) / len(group)  # loss in fp32
+            (scaler.scale(loss) if scaler else loss).backward()
+            loss_sum += loss.detach()
+            tokens += int(mask.sum())
+        state["pos"] += len(group)
+        if scaler:
+            scaler.unscale_(opt)  # clip the true gradients
+        torch.nn.utils.clip_grad_norm_(params, cfg.clip)
+        scaler.step(opt) if scaler else opt.step()
+        if scaler:
+            scaler.update()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        state["step"] += 1
+        step, last = state["step"], state["step"] == total
+        if step % cfg.log_every == 0 or step % cfg.eval_every == 0 or step % cfg.save_every == 0 or last:
+            n = cfg.log_every if step % cfg.log_every == 0 else (step % cfg.log_every or cfg.log_every)
+            mean_loss = loss_sum.item() / n  # .item() syncs: only at log points
+            if not math.isfinite(mean_loss):
+                bar.close()
+                raise Diverged(f"{run}: the loss became {mean_loss} by step {step}; the last good checkpoint is "
+                               f"in {run / 'checkpoints'}. Lower --lr, or use --dtype bf16/fp32.")
+            rate = tokens / (time.perf_counter() - t0)
+            record = dict(step=step, epoch=state["epoch"], loss=round(mean_loss, 5), lr=sched.get_last_lr()[0],
+                          tokens_per_s=round(rate))
+            bar.set_postfix(loss=f"{mean_loss:.4f}", lr=f"{record['lr']:.2e}", tok_s=f"{rate:,.0f}")
+            loss_sum.zero_(), None
+            tokens, t0 = 0, time.perf_counter()
+            if step % cfg.eval_every == 0 or last:
+                dev_metrics = score(task, dev_f, predict(model, head, dev_f, tok.pad_id, cfg.eval_batch_size,
+                                                         cfg.dtype, device))
+                value = dev_metrics[task.METRIC]
+                record["dev"] = dev_metrics
+                if state["best"] is None or value > state["best"]:
+                    state.update(best=value, best_step=step, stale=0)
+                    tensors = {f"encoder.{k}": v for k, v in model.state_dict().items()}
+                    tensors.update({f"head.{k}": v for k, v in head.state_dict().items()})
+                    atomic_write(run / "best.safetensors", lambda tmp: save_file(
+                        {k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp))
+                else:
+                    state["stale"] += 1
+                if abs(value - majority) < 0.5 and task.METRIC == "accuracy":
+                    tqdm.write(f"warning: dev accuracy {value:.1f} is the majority-class rate ({majority:.1f}): the "
+                               "model may have collapsed to one class (common with fp16 or lr >= 3e-5; SPEC §6).")
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+            if step % cfg.save_every == 0 or last or state["stale"] >= cfg.patience:
+                save_checkpoint(run, state, model, head, opt, sched, scaler, cfg.keep_last)
+        bar.update(1)
+        if CRASH_AT_STEP == step:
+            raise KeyboardInterrupt(f"simulated crash after step {step}")
+    bar.close()
+    log.close()
+    best = load_file(run / "best.safetensors", device=str(device))  # reload the best state
+    model.load_state_dict({k[8:]: v for k, v in best.items() if k.startswith("encoder.")})
+    head.load_state_dict({k[5:]: v for k, v in best.items() if k.startswith("head.")})
+    save_model(model, run / "encoder")
+    atomic_write(run / "head.safetensors", lambda tmp: save_file(
+        {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}, tmp))
+    return dict(step=state["best_step"], **{task.METRIC: state["best"]}), head
+
+
+def save_checkpoint(run, state, model, head, opt, sched, scaler, keep):
+    """Write checkpoints/.tmp-step-N/ fully, then rename it to step-N: a killed write is never loaded."""
+    ck = run / "checkpoints"
+    tmp, final = ck / f".tmp-step-{state['step']:08d}", ck / f"step-{state['step']:08d}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_model(model, tmp / "encoder")
+    save_file({k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}, tmp / "head.safetensors")
+    rng = dict(torch=torch.get_rng_state(), py=random.getstate(), np=np.random.get_state(),
+               cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
+    torch.save(dict(state=dict(state), opt=opt.state_dict(), sched=sched.state_dict(), rng=rng,
+                    scaler=scaler.state_dict() if scaler else None), tmp / "trainer.pt")
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    for old in sorted(ck.glob("step-*"))[:-keep]:
+        shutil.rmtree(old)
+
+
+def restore(run, model, head, opt, sched, scaler):
+    """Load the newest complete checkpoint into the live objects; None if there is none yet."""
+    done = sorted((run / "checkpoints").glob("step-*"))
+    if not done:
+        return None
+    ck = done[-1]
+    from model.load import load_model
+    model.load_state_dict(load_model(ck / "encoder").state_dict())
+    head.load_state_dict(load_file(ck / "head.safetensors"))
+    saved = torch.load(ck / "trainer.pt", weights_only=False)  # our own file: optimiser state and RNG
+    opt.load_state_dict(saved["opt"])
+    sched.load_state_dict(saved["sched"])
+    if scaler and saved["scaler"]:
+        scaler.load_state_dict(saved["scaler"])
+    torch.set_rng_state(saved["rng"]["torch"])
+    random.setstate(saved["rng"]["py"])
+    np.random.set_state(saved["rng"]["np"])
+    if saved["rng"]["cuda"] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(saved["rng"]["cuda"])
+    return saved["state"]

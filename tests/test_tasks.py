@@ -1,0 +1,135 @@
+"""Task files on real data (../shared/data) and on fixtures in the official formats: XNLI reader, Tatoeba
+retrieval against a brute-force reference, malformed rows, `stats`, and the download helper."""
+import json
+import threading
+from functools import partial
+from http.server import HTTPServer, SimpleHTTPRequestHandler
+
+import numpy as np
+import pytest
+from conftest import shared
+
+import xstilts
+from data_scripts import download
+from model import UserError
+from tasks import common, tatoeba, xnli
+from tasks.config import Config
+
+
+@pytest.fixture(scope="module")
+def real_data(tmp_path_factory):
+    """A data dir whose files are symlinks into ../shared/data (read in place, never copied)."""
+    d = tmp_path_factory.mktemp("data")
+    (d / "xnli").mkdir()
+    (d / "xnli" / "test-de.tsv").symlink_to(shared("xnli_de", "test.tsv"))
+    (d / "tatoeba").symlink_to(shared("tatoeba", "v1"))
+    return d
+
+
+def test_xnli_reader_on_the_real_german_test_set(real_data):
+    examples, skipped = xnli.load(real_data, "test", "de")
+    assert len(examples) == 5010 and not skipped
+    assert np.bincount([e["label"] for e in examples]).tolist() == [1670, 1670, 1670]
+
+
+def test_tatoeba_accuracy_equals_brute_force_on_the_same_embeddings(real_data, tiny_dir):
+    from model.load import load_model
+    from model.tokenizer import Tokenizer
+    model, tok = load_model(tiny_dir), Tokenizer(tiny_dir)
+    cfg = Config(layer=1, dtype="fp32")
+    for lang in ("de", "ja", "sw"):
+        examples, _ = tatoeba.load(real_data, "test", lang)
+        result, pred = tatoeba.evaluate(model, tok, cfg, examples, model.wte.weight.device)
+        en = common.embed(model, tok, [e["english"] for e in examples], 1, "mean", 512, 64).astype(np.float64)
+        fo = common.embed(model, tok, [e["foreign"] for e in examples], 1, "mean", 512, 64).astype(np.float64)
+        sim = (en / np.linalg.norm(en, axis=1, keepdims=True)) @ (fo / np.linalg.norm(fo, axis=1, keepdims=True)).T
+        ref = sim.argmax(1)
+        assert pred == ref.tolist(), lang
+        assert result["accuracy"] == 100.0 * (ref == np.arange(len(ref))).mean()
+
+
+def test_nearest_is_chunked_and_exact():
+    rng = np.random.default_rng(0)
+    q, k = rng.normal(size=(1000, 16)).astype(np.float32), rng.normal(size=(3000, 16)).astype(np.float32)
+    k[7] = k[3]  # duplicates: the first index wins, as in argmax
+    q[5] = k[3]
+    got = common.nearest(q, k, chunk=97)
+    qn, kn = q / np.linalg.norm(q, axis=1, keepdims=True), k / np.linalg.norm(k, axis=1, keepdims=True)
+    assert got.tolist() == (qn @ kn.T).argmax(1).tolist() and got[5] == 3
+
+
+def write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_malformed_rows_are_named_with_file_and_line(tmp_path):
+    header = "index\tsentence1\tsentence2\tgold_label\n"
+    write(tmp_path / "mnli" / "train.tsv", header + "0\tA cat.\tA pet.\tentailment\n1\tbroken row\n"
+          + "2\tX.\tY.\tmaybe\n" + "".join(f"{i}\tA.\tB.\tneutral\n" for i in range(3, 300)))
+    from tasks import mnli
+    examples, skipped = mnli.load(tmp_path, "train")
+    assert len(examples) == 298 and [w.split("/")[-1] for w, _ in skipped] == ["train.tsv:3", "train.tsv:4"]
+    assert "not in" in skipped[1][1]
+    with pytest.raises(UserError, match=r"2 of 300 rows are malformed, first at .*train.tsv:3 \(2 columns"):
+        common.check_skipped(examples, skipped, 0.005, "mnli train en")
+    with pytest.raises(UserError, match=r"mnli/dev_matched.tsv: missing; run `make data TASK=mnli`"):
+        mnli.load(tmp_path, "dev")
+
+
+def test_official_xnli_layout_and_contradictory_label(tmp_path):
+    cols = "language gold_label s1b s2b s1p s2p sentence1 sentence2 promptID pairID genre".split()
+    rows = ["\t".join(cols), "de\tcontradictory\t-\t-\t-\t-\tEr kam.\tEr kam nicht.\t1\t1\tx",
+            "fr\tentailment\t-\t-\t-\t-\tIl vint.\tIl vint.\t1\t1\tx"]
+    write(tmp_path / "xnli" / "XNLI-1.0" / "xnli.test.tsv", "\n".join(rows) + "\n")
+    examples, _ = xnli.load(tmp_path, "test", "de")
+    assert examples == [dict(a="Er kam.", b="Er kam nicht.", label=2)]
+
+
+def test_stats_json_on_real_and_bad_files(real_data, tiny_dir, capsys):
+    assert xstilts.main(["stats", "--task", "xnli", "--split", "test", "--lang", "de", "--data-dir",
+                         str(real_data), "--model", str(tiny_dir), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["examples"] == 5010 and out["skipped"] == 0
+    assert out["labels"] == {"entailment": 1670, "neutral": 1670, "contradiction": 1670}
+    assert 20 < out["token_length_percentiles"]["50"] < out["token_length_percentiles"]["100"] < 400
+    assert xstilts.main(["stats", "--task", "tatoeba", "--lang", "ja", "--data-dir", str(real_data), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["examples"] == 1000
+
+
+class RangeHandler(SimpleHTTPRequestHandler):
+    def do_GET(self):  # enough of HTTP Range for the resume path
+        data = (self.server.root / self.path.lstrip("/")).read_bytes()
+        start = int(self.headers["Range"].split("=")[1].rstrip("-")) if self.headers.get("Range") else 0
+        self.send_response(206 if start else 200)
+        self.send_header("Content-Length", str(len(data) - start))
+        self.end_headers()
+        self.wfile.write(data[start:])
+
+    def log_message(self, *a):
+        pass
+
+
+def test_download_resumes_verifies_and_fails_in_one_line(tmp_path):
+    payload = bytes(range(256)) * 400
+    (tmp_path / "srv").mkdir()
+    (tmp_path / "srv" / "f.bin").write_bytes(payload)
+    server = HTTPServer(("127.0.0.1", 0), partial(RangeHandler))
+    server.root = tmp_path / "srv"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/f.bin"
+    dest = tmp_path / "out" / "f.bin"
+    dest.parent.mkdir()
+    dest.with_name("f.bin.part").write_bytes(payload[:1000])  # an interrupted earlier download
+    digest = download.sha256(tmp_path / "srv" / "f.bin")
+    assert download.fetch(url, dest, digest).read_bytes() == payload
+    assert not dest.with_name("f.bin.part").exists()
+    with pytest.raises(UserError, match="sha256 .* is not the expected"):
+        download.fetch(url, tmp_path / "out" / "g.bin", "0" * 64)
+    assert not (tmp_path / "out" / "g.bin").exists()
+    download.fetch(url, tmp_path / "out" / "h.bin")  # no official hash: the first download is recorded
+    assert f"{digest}  h.bin" in (tmp_path / "out" / "SHA256SUMS").read_text()
+    server.shutdown()
+    with pytest.raises(UserError, match=r"download failed .*put it at .*x.bin"):
+        download.fetch("http://127.0.0.1:9/x.bin", tmp_path / "out" / "x.bin")

@@ -1,0 +1,151 @@
+"""The chain: a short run whose loss falls, the intermediate → target hand-off, exact resume after a kill
+(also mid-checkpoint), NaN detection, and the run-directory rules."""
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import xstilts
+from data_scripts import demo
+from tasks import train
+
+
+@pytest.fixture(scope="module")
+def demo_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo")
+    demo.main(root)
+    return root
+
+
+def args(root, runs, name, *extra):
+    return ["--model", str(root / "model"), "--data-dir", str(root / "data"), "--runs-dir", str(runs),
+            "--name", name, "--lr", "1e-3", "--batch-size", "16", "--max-len", "64", "--dtype", "fp32",
+            "--log-every", "5", *extra]
+
+
+def weights(folder):
+    return {**load_file(folder / "encoder" / "model.safetensors"), **{
+        "head." + k: v for k, v in load_file(folder / "head.safetensors").items()}}
+
+
+def test_short_run_loss_falls_and_run_directory_is_complete(demo_root, tmp_path):
+    assert xstilts.main(["intermediate", "--task", "mnli", *args(demo_root, tmp_path, "a", "--epochs", "2",
+                                                                   "--eval-every", "20", "--save-every", "20")]) == 0
+    run = tmp_path / "a"
+    log = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    losses = [r["loss"] for r in log]
+    assert sum(losses[-3:]) / 3 < 0.8 * sum(losses[:3]) / 3, losses
+    assert any("dev" in r for r in log)
+    results = json.loads((run / "results.json").read_text())
+    assert results["mnli"]["en-dev"]["accuracy"] > 50  # 3 classes: chance is ~33
+    for f in ("config.yaml", "results.md", "best.safetensors", "encoder/model.safetensors", "head.safetensors"):
+        assert (run / f).exists(), f
+    assert len(list((run / "checkpoints").glob("step-*"))) == 2  # keep_last
+
+
+def test_target_loads_the_encoder_not_the_head(demo_root, tmp_path):
+    inter = tmp_path / "inter"
+    assert xstilts.main(["intermediate", "--task", "mnli", *args(demo_root, tmp_path, "inter", "--epochs", "1",
+                                                                   "--max-train-examples", "64")]) == 0
+    assert xstilts.main(["target", "--task", "xnli", "--init", str(inter), *args(
+        demo_root, tmp_path, "t", "--epochs", "1", "--max-train-examples", "32", "--lr", "0")]) == 0
+    a, b = weights(inter), weights(tmp_path / "t")
+    for k in a:
+        if not k.startswith("head."):
+            assert torch.equal(a[k], b[k]), k  # lr 0: the target starts from, and keeps, the encoder
+    torch.manual_seed(1)  # the config's seed: the head the target run initialised
+    from tasks.heads import Classify
+    fresh = Classify(64, 3).state_dict()
+    assert all(torch.equal(fresh[k], b["head." + k]) for k in fresh)
+    assert not torch.equal(a["head.out.weight"], b["head.out.weight"])
+
+
+def run_with_crash(demo_root, runs, name, monkeypatch, crash_step=None, crash_in_save=None):
+    extra = ["--epochs", "3", "--max-train-examples", "200", "--save-every", "5", "--eval-every", "10",
+             "--keep-last", "3"]
+    monkeypatch.setattr(train, "CRASH_AT_STEP", crash_step)
+    if crash_in_save:
+        real = train.save_file
+
+        def flaky(tensors, path, *a, **k):
+            if ".tmp-step" in str(path) and f"{crash_in_save:08d}" in str(path):
+                raise KeyboardInterrupt("killed while writing a checkpoint")
+            return real(tensors, path, *a, **k)
+
+        monkeypatch.setattr(train, "save_file", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        xstilts.main(["intermediate", "--task", "mnli", *args(demo_root, runs, name, *extra)])
+    monkeypatch.setattr(train, "CRASH_AT_STEP", None)
+    if crash_in_save:
+        monkeypatch.setattr(train, "save_file", real)
+    assert not (runs / name / "results.json").exists()  # a failed run never looks complete
+    if crash_in_save:  # the torn checkpoint stays a .tmp directory, which resume never reads
+        assert (runs / name / "checkpoints" / f".tmp-step-{crash_in_save:08d}").exists()
+        assert not (runs / name / "checkpoints" / f"step-{crash_in_save:08d}").exists()
+    assert xstilts.main(["intermediate", "--task", "mnli", "--resume", *args(demo_root, runs, name, *extra)]) == 0
+
+
+def test_resume_is_bit_exact_after_a_kill_mid_epoch_and_mid_checkpoint(demo_root, tmp_path, monkeypatch):
+    extra = ["--epochs", "3", "--max-train-examples", "200", "--save-every", "5", "--eval-every", "10",
+             "--keep-last", "3"]
+    assert xstilts.main(["intermediate", "--task", "mnli", *args(demo_root, tmp_path, "full", *extra)]) == 0
+    run_with_crash(demo_root, tmp_path, "killed", monkeypatch, crash_step=32)  # 13 steps/epoch: epoch 3
+    run_with_crash(demo_root, tmp_path, "torn", monkeypatch, crash_in_save=25)  # checkpoint 25 half-written
+    full = weights(tmp_path / "full")
+    last = sorted((tmp_path / "full" / "checkpoints").glob("step-*"))[-1].name
+    for name in ("killed", "torn"):
+        got = weights(tmp_path / name)
+        assert full.keys() == got.keys()
+        assert all(torch.equal(full[k], got[k]) for k in full), name
+        a = load_file(tmp_path / "full" / "checkpoints" / last / "encoder" / "model.safetensors")
+        b = load_file(tmp_path / name / "checkpoints" / last / "encoder" / "model.safetensors")
+        assert all(torch.equal(a[k], b[k]) for k in a), name  # the last step's weights, not only the best
+        assert (tmp_path / name / "metrics.jsonl").read_text().count('"step": 39') >= 1
+
+
+def test_nan_loss_stops_with_a_message_and_keeps_the_last_good_checkpoint(demo_root, tmp_path, monkeypatch, capsys):
+    from tasks.heads import Classify
+    real = Classify.loss
+    step = {"n": 0}
+
+    def poisoned(logits, labels):
+        step["n"] += 1
+        return real(logits, labels) * (float("nan") if step["n"] > 12 else 1.0)
+
+    monkeypatch.setattr(Classify, "loss", staticmethod(poisoned))
+    rc = xstilts.main(["intermediate", "--task", "mnli", *args(demo_root, tmp_path, "nan", "--epochs", "1",
+                                                                 "--save-every", "5", "--max-train-examples", "200")])
+    assert rc == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert len(errors) == 1 and "loss became nan" in errors[0] and "last good checkpoint" in errors[0]
+    kept = sorted(p.name for p in (tmp_path / "nan" / "checkpoints").glob("step-*"))
+    assert kept and kept[-1] == "step-00000010"
+    assert not (tmp_path / "nan" / "results.json").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["intermediate", "--task", "nope"], "unknown task 'nope'"),
+    (["target", "--task", "xnli", "--init", "runs/does-not-exist"], "--init runs/does-not-exist: no such run"),
+    (["eval", "--target", "xnli", "--init", "/nowhere/run"], "no such run or folder"),
+])
+def test_bad_commands_are_one_line(demo_root, tmp_path, capsys, argv, message):
+    assert xstilts.main(argv + ["--data-dir", str(demo_root / "data"), "--runs-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_unknown_config_key_and_existing_run_directory(demo_root, tmp_path, capsys):
+    (tmp_path / "exp.yaml").write_text("task: mnli\nlearning_rate: 0.1\n")
+    assert xstilts.main(["run", "--config", str(tmp_path / "exp.yaml")]) == 2
+    assert "unknown key 'learning_rate'" in capsys.readouterr().err
+    (tmp_path / "exp.yaml").write_text("task: mnli\nepochs: two\n")
+    assert xstilts.main(["run", "--config", str(tmp_path / "exp.yaml")]) == 2
+    assert "epochs='two' should be float" in capsys.readouterr().err
+    (tmp_path / "keep").mkdir()
+    (tmp_path / "keep" / "results.json").write_text("{}")
+    assert xstilts.main(["intermediate", "--task", "mnli", *args(demo_root, tmp_path, "keep")]) == 2
+    assert "exists; continue it with --resume" in capsys.readouterr().err
+    assert (tmp_path / "keep" / "results.json").read_text() == "{}"  # nothing lost
+    assert xstilts.main(["intermediate", "--task", "mnli", "--resume", *args(demo_root, tmp_path, "keep")]) == 2
+    assert "has no config.yaml" in capsys.readouterr().err
