@@ -47,25 +47,37 @@ def resolve(args, task_name, yaml_values=None):
     return merge(cfg, flags, "command line").check()
 
 
-def named(cfg, name):
-    return cfg if cfg.name else type(cfg)(**{**vars(cfg), "name": name})
+def named(cfg, name, args=None):
+    """Give the run its default name; with --resume, start from the run's own config.yaml + given flags."""
+    from tasks.config import Config, merge, read_yaml
+    cfg = cfg if cfg.name else type(cfg)(**{**vars(cfg), "name": name})
+    saved = Path(cfg.runs_dir) / cfg.name / "config.yaml"
+    if args is not None and args.resume and saved.exists():
+        flags = {f.name: getattr(args, f.name) for f in fields(Config) if getattr(args, f.name, None) is not None}
+        cfg = merge(merge(Config(), read_yaml(saved), str(saved)), flags, "command line").check()
+    return cfg
+
+
+def same_config(cfg, run):
+    from dataclasses import asdict
+
+    from tasks.config import read_yaml
+    changed = sorted(k for k, v in read_yaml(run / "config.yaml").items() if asdict(cfg).get(k) != v)
+    if changed:
+        raise UserError(f"--resume: {', '.join(changed)} differ from {run / 'config.yaml'}; resume with the "
+                        "same settings (or start a new --name).")
 
 
 def open_run(cfg, resume):
     """runs/<name>/ with config.yaml; an existing one is continued only with --resume and the same config."""
-    from dataclasses import asdict
-
-    from tasks.config import read_yaml, write_yaml
+    from tasks.config import write_yaml
     run = Path(cfg.runs_dir) / cfg.name
     if run.exists() and not resume:
         raise UserError(f"{run}: this run directory exists; continue it with --resume or pick another --name.")
     if resume:
         if not (run / "config.yaml").exists():
             raise UserError(f"--resume: {run} has no config.yaml; drop --resume to start it.")
-        changed = sorted(k for k, v in read_yaml(run / "config.yaml").items() if asdict(cfg).get(k) != v)
-        if changed:
-            raise UserError(f"--resume: {', '.join(changed)} differ from {run / 'config.yaml'}; resume with the "
-                            "same settings (or start a new --name).")
+        same_config(cfg, run)
         return run
     run.mkdir(parents=True)
     write_yaml(cfg, run / "config.yaml")
@@ -97,15 +109,19 @@ def encoder_of(init, device):
 def train_stage(cfg, task_name, init, resume):
     """Open (or resume) the run, load the encoder (init: model id/folder or run), fit, write dev results."""
     from tasks.common import get_task
-    from tasks.train import fit
+    from tasks.train import fit, load_data
     task = get_task(task_name)
+    data = load_data(cfg, task)  # bad or missing data stops here, before a run directory exists
+    if cfg.dtype == "fp16" and device_of(cfg).type != "cuda":
+        raise UserError("--dtype fp16 needs a CUDA GPU; use bf16 or fp32 on CPU.")
+    model = encoder_of(init, device_of(cfg))
     run = open_run(cfg, resume)
-    best, _ = fit(cfg, task, encoder_of(init, device_of(cfg)), run, resume)
+    best, _ = fit(cfg, task, model, run, data, resume)
     write_results(run, {task_name: {"en-dev": {k: v for k, v in best.items() if k != "step"}}})
     return run
 
 
-def evaluate(cfg, task_name, run_or_model, out_dir, strict=True):
+def evaluate(cfg, task_name, run_or_model, strict=True):
     """Zero-shot on every language of a target; trained targets need the run's head."""
     import torch
     from safetensors.torch import load_file
@@ -140,7 +156,6 @@ def evaluate(cfg, task_name, run_or_model, out_dir, strict=True):
             results[lang] = score(task, feats, predict(model, head, feats, tok.pad_id, cfg.eval_batch_size,
                                                       cfg.dtype, torch_device))
         print(f"{task_name} {lang}: " + ", ".join(f"{k} {v:.2f}" for k, v in results[lang].items()))
-    write_results(out_dir, {task_name: results})
     return results
 
 
@@ -166,20 +181,27 @@ def cmd_intermediate(args):
     tasks = (args.task or "mnli").split(",")
     if len(tasks) > 1:
         raise UserError("--task with several tasks (multi-task intermediate training) is not built yet; give one.")
-    cfg = named(resolve(args, tasks[0]), f"intermediate-{tasks[0]}")
+    cfg = named(resolve(args, tasks[0]), f"intermediate-{tasks[0]}", args)
     train_stage(cfg, tasks[0], cfg.model, args.resume)
 
 
 def cmd_target(args):
+    from tasks.common import get_task
     if not args.task:
         raise UserError("--task is required: the target task to train, e.g. xnli.")
-    cfg = named(resolve(args, args.task), f"target-{args.task}")
+    if getattr(get_task(args.task), "RETRIEVAL", False):
+        raise UserError(f"{args.task} is a retrieval task with no training data; evaluate it with "
+                        f"`xstilts.py eval --target {args.task} --init RUN`.")
+    cfg = named(resolve(args, args.task), f"target-{args.task}", args)
     train_stage(cfg, args.task, cfg.init, args.resume)
 
 
 def cmd_eval(args):
     cfg = named(resolve(args, args.target), f"eval-{args.target}-{Path(args.init or 'none').name}")
-    evaluate(cfg, args.target, cfg.init, open_run(cfg, False))
+    if (Path(cfg.runs_dir) / cfg.name).exists():  # checked first; created only once evaluation succeeded
+        raise UserError(f"{Path(cfg.runs_dir) / cfg.name}: this eval directory exists; pick another --name.")
+    results = evaluate(cfg, args.target, cfg.init)
+    write_results(open_run(cfg, False), {args.target: results})
 
 
 def cmd_run(args):
@@ -193,18 +215,23 @@ def cmd_run(args):
         raise UserError(f"{root}: this run directory exists; continue it with --resume or pick another --name.")
     stage = lambda task, name, extra: type(base)(**{**vars(resolve(args, task, {**values, **extra})),
                                                     "runs_dir": str(root), "name": name})
+    def train_once(cfg, task, init):  # a finished stage is reused only if its config is the same
+        run = root / cfg.name
+        if (run / "results.json").exists():
+            return same_config(cfg, run)
+        train_stage(cfg, task, init, args.resume and run.exists())
+
     inter = root / "intermediate"
-    if not (inter / "results.json").exists():
-        train_stage(stage(base.task, "intermediate", {}), base.task, base.model, args.resume and inter.exists())
+    train_once(stage(base.task, "intermediate", {}), base.task, base.model)
     results = {}
     for target in [t for t in base.targets.split(",") if t]:
         cfg, init = stage(target, target, {"task": target, "init": str(inter)}), inter
         if not getattr(get_task(target), "RETRIEVAL", False):
             init = root / target
-            if not (init / "results.json").exists():
-                train_stage(cfg, target, str(inter), args.resume and init.exists())
+            train_once(cfg, target, str(inter))
+        results[target] = evaluate(cfg, target, str(init), strict=False)
         (root / f"eval-{target}").mkdir(exist_ok=True)
-        results[target] = evaluate(cfg, target, str(init), root / f"eval-{target}", strict=False)
+        write_results(root / f"eval-{target}", {target: results[target]})
     write_results(root, results)
     print(f"results: {root / 'results.md'}")
 

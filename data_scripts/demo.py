@@ -85,10 +85,9 @@ def make_data(data, rng):
         write_tsv(data / "xnli" / "XNLI-1.0" / f"xnli.{split}.tsv", xnli, rows)
     combos = [(s, v, o) for s in range(len(SUBJ)) for v in range(len(VERB)) for o in range(len(OBJ))]
     for lang, xxx in (("de", "deu"), ("fr", "fra"), ("es", "spa")):
-        pairs = rng.sample(combos, 120)
-        for side, lg in ((xxx, lang), ("eng", "en")):
-            write_tsv(data / "tatoeba" / f"tatoeba.{xxx}-eng.{side}", None,
-                      [(sentence(lg, *c, rng.choice(["plain", "plain", "neg"])),) for c in pairs])
+        pairs = [(c, rng.choice(["plain", "plain", "neg"])) for c in rng.sample(combos, 120)]
+        for side, lg in ((xxx, lang), ("eng", "en")):  # line i of each side: the same sentence, translated
+            write_tsv(data / "tatoeba" / f"tatoeba.{xxx}-eng.{side}", None, [(sentence(lg, *c, f),) for c, f in pairs])
 
 
 def make_tokenizer(out):

@@ -42,15 +42,21 @@ def read_tsv(path, parse, header=False):
     """Split each line on tabs (no quote processing: quotes are text) and call parse(cols) -> example.
     parse raises ValueError(reason) for a bad row; returns (examples, skipped [(file:line, reason)])."""
     examples, skipped = [], []
-    with open(path, encoding="utf-8", newline="\n") as f:
-        for n, line in enumerate(f, 1):
-            line = line.rstrip("\n").rstrip("\r")
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8").rstrip("\n").rstrip("\r")
+            except UnicodeDecodeError:
+                raise UserError(f"{path}:{n}: not UTF-8; re-encode the file as UTF-8.") from None
             if (header and n == 1) or not line.strip():
                 continue
             try:
-                examples.append(parse(line.split("\t")))
+                example = parse(line.split("\t"))
             except (ValueError, IndexError, KeyError) as e:
                 skipped.append((f"{path}:{n}", str(e) or type(e).__name__))
+                continue
+            if example is not None:  # None: a row that belongs to another selection (e.g. language)
+                examples.append(example)
     return examples, skipped
 
 
@@ -95,7 +101,9 @@ def collate(features, rows, pad_id, device):
         ids[r, : len(features[i]["ids"])] = torch.tensor(features[i]["ids"])
     labels = torch.tensor([features[i]["label"] for i in rows])
     mask = (torch.arange(T)[None] < torch.tensor([len(features[i]["ids"]) for i in rows])[:, None]).long()
-    return ids.to(device, non_blocking=True), mask.to(device, non_blocking=True), labels.to(device)
+    if device.type == "cuda":  # pinned host memory: the copies overlap with GPU work
+        ids, mask, labels = ids.pin_memory(), mask.pin_memory(), labels.pin_memory()
+    return (t.to(device, non_blocking=True) for t in (ids, mask, labels))
 
 
 def pool(h, mask, how):

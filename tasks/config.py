@@ -2,7 +2,7 @@
 
 Precedence: these defaults < the task file's HPARAMS < the YAML file (`run --config`) < command-line
 flags. Unknown or ill-typed keys stop with the key's name. The resolved config is written into the run
-directory as config.yaml, and `--resume` reads it back from there.
+directory as config.yaml; `--resume` starts from that file, and flags given with it must agree with it.
 """
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -58,8 +58,13 @@ class Config:
         for key in ("batch_size", "epochs", "max_len", "eval_every", "save_every", "keep_last", "log_every"):
             if getattr(self, key) <= 0:
                 raise UserError(f"{key}={getattr(self, key)}: must be positive.")
-        if self.lr < 0:
-            raise UserError(f"lr={self.lr}: must be >= 0.")
+        for key in ("eval_examples", "eval_batch_size", "patience"):
+            if getattr(self, key) < 1:
+                raise UserError(f"{key}={getattr(self, key)}: must be at least 1.")
+        if self.lr < 0 or self.micro_batch < 0 or self.token_budget < 0 or not 0 <= self.warmup <= 1:
+            raise UserError("lr, micro_batch and token_budget must be >= 0 and warmup within 0..1.")
+        if self.micro_batch and self.batch_size % self.micro_batch:
+            raise UserError(f"batch_size={self.batch_size} is not a multiple of micro_batch={self.micro_batch}.")
         return self
 
 

@@ -14,6 +14,8 @@ FILES = {"train": "train.tsv", "dev": "dev_matched.tsv"}
 
 
 def load(data_dir, split, lang="en"):
+    if split not in FILES:
+        raise common.UserError(f"mnli has no split {split!r}; it has {', '.join(FILES)}.")
     path = common.data_file(data_dir, "mnli", FILES[split])
     with open(path, encoding="utf-8") as f:
         header = f.readline().rstrip("\n").split("\t")

@@ -1,6 +1,6 @@
 """The training loop (one straight function, `fit`), evaluation, run directories and checkpoints.
 
-  fit(cfg, task, model, run)  trains model + a fresh head on the task's English training data, selects on
+  fit(cfg, task, model, run, data)  trains model + a fresh head on the task's English training data, selects on
                               its first cfg.eval_examples English dev examples, reloads the best state and
                               writes run/encoder/ (HF layout) + run/head.safetensors.
 A run directory holds config.yaml, metrics.jsonl, checkpoints/step-N/ (encoder/, head.safetensors,
@@ -13,6 +13,7 @@ import math
 import random
 import shutil
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -59,15 +60,22 @@ def score(task, features, pred):
     return {task.METRIC: metrics.accuracy(pred, gold)}
 
 
-def fit(cfg, task, model, run, resume=False):
-    device = next(model.parameters()).device
-    tok = Tokenizer(model.source)
+def load_data(cfg, task):
+    """The English training data (TRAIN_ON's, e.g. MNLI for XNLI) and the first eval_examples of dev."""
     train_task = common.get_task(getattr(task, "TRAIN_ON", task.__name__.split(".")[-1]))
     train = load_split(cfg, train_task, "train")
     if cfg.max_train_examples:  # a fixed seeded subset (data-volume sweeps)
         keep = sorted(random.Random(cfg.seed).sample(range(len(train)), min(cfg.max_train_examples, len(train))))
         train = [train[i] for i in keep]
-    dev = load_split(cfg, task, "dev")[: cfg.eval_examples]
+    return train_task, train, load_split(cfg, task, "dev")[: cfg.eval_examples]
+
+
+def fit(cfg, task, model, run, data, resume=False):
+    device = next(model.parameters()).device
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True  # tf32 for fp32 matmuls
+    tok = Tokenizer(model.source)
+    train_task, train, dev = data
     train_f, dev_f = train_task.encode(train, tok, cfg.max_len), task.encode(dev, tok, cfg.max_len)
     majority = 100.0 * max(np.bincount([f["label"] for f in dev_f])) / len(dev_f)
     torch.manual_seed(cfg.seed)
@@ -80,7 +88,8 @@ def fit(cfg, task, model, run, resume=False):
     accum = max(1, cfg.batch_size // micro)  # gradient accumulation: micro-batches per optimiser step
     lengths = [len(f["ids"]) for f in train_f]
     orders = [common.micro_batches(lengths, micro, cfg.token_budget, cfg.seed, e) for e in range(math.ceil(cfg.epochs))]
-    total = max(1, round(cfg.epochs * math.ceil(len(orders[0]) / accum)))
+    per_epoch = [math.ceil(len(o) / accum) for o in orders]  # token-budget batch counts vary by epoch
+    total = max(1, sum(per_epoch[:-1]) + round((cfg.epochs - len(orders) + 1) * per_epoch[-1]))
     warm = int(cfg.warmup * total)  # linear warm-up, then linear decay to 0
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: s / max(1, warm) if s < warm else
                                               max(0.0, (total - s) / max(1, total - warm)))
@@ -90,34 +99,36 @@ def fit(cfg, task, model, run, resume=False):
         state = restore(run, model, head, opt, sched, scaler) or state
     log = open(run / "metrics.jsonl", "a", encoding="utf-8")
     bar = tqdm(total=total, initial=state["step"], desc=run.name, unit="step", dynamic_ncols=True, mininterval=2)
-    loss_sum, tokens, t0 = torch.zeros((), device=device), 0, time.perf_counter()
-    while state["step"] < total and state["stale"] < cfg.patience:
+    loss_sum, since, tokens, t0 = torch.zeros((), device=device), 0, 0, time.perf_counter()
+    while state["step"] < total and state["stale"] < cfg.patience and state["epoch"] < len(orders):
         group = orders[state["epoch"]][state["pos"]: state["pos"] + accum]
         if not group:  # end of an epoch
             state["epoch"], state["pos"] = state["epoch"] + 1, 0
             continue
         model.train(), head.train()
+        n_rows = sum(len(rows) for rows in group)
         for rows in group:
             ids, mask, labels = common.collate(train_f, rows, tok.pad_id, device)
-            with autocast(device.type, cfg.dtype):
-                loss = head.loss(head(model(ids, mask)), labels) / len(group)  # loss in fp32
+            with autocast(device.type, cfg.dtype):  # loss in fp32, each example weighted alike
+                loss = head.loss(head(model(ids, mask)), labels) * (len(rows) / n_rows)
             (scaler.scale(loss) if scaler else loss).backward()
             loss_sum += loss.detach()
-            tokens += int(mask.sum())
+            tokens += sum(len(train_f[i]["ids"]) for i in rows)  # counted on the host: no GPU sync
         state["pos"] += len(group)
         if scaler:
             scaler.unscale_(opt)  # clip the true gradients
-        torch.nn.utils.clip_grad_norm_(params, cfg.clip)
+        norm = torch.nn.utils.clip_grad_norm_(params, cfg.clip)
+        if not scaler:  # fp16's scaler skips inf steps itself; otherwise a bad gradient must stop the run
+            loss_sum += torch.where(norm.isfinite(), 0.0, float("nan"))  # no sync: checked at log points
         scaler.step(opt) if scaler else opt.step()
         if scaler:
             scaler.update()
         sched.step()
         opt.zero_grad(set_to_none=True)
-        state["step"] += 1
+        state["step"], since = state["step"] + 1, since + 1
         step, last = state["step"], state["step"] == total
         if step % cfg.log_every == 0 or step % cfg.eval_every == 0 or step % cfg.save_every == 0 or last:
-            n = cfg.log_every if step % cfg.log_every == 0 else (step % cfg.log_every or cfg.log_every)
-            mean_loss = loss_sum.item() / n  # .item() syncs: only at log points
+            mean_loss = loss_sum.item() / since  # .item() syncs: only at log points
             if not math.isfinite(mean_loss):
                 bar.close()
                 raise Diverged(f"{run}: the loss became {mean_loss} by step {step}; the last good checkpoint is "
@@ -126,8 +137,8 @@ def fit(cfg, task, model, run, resume=False):
             record = dict(step=step, epoch=state["epoch"], loss=round(mean_loss, 5), lr=sched.get_last_lr()[0],
                           tokens_per_s=round(rate))
             bar.set_postfix(loss=f"{mean_loss:.4f}", lr=f"{record['lr']:.2e}", tok_s=f"{rate:,.0f}")
-            loss_sum.zero_(), None
-            tokens, t0 = 0, time.perf_counter()
+            loss_sum.zero_()
+            since, tokens, t0 = 0, 0, time.perf_counter()
             if step % cfg.eval_every == 0 or last:
                 dev_metrics = score(task, dev_f, predict(model, head, dev_f, tok.pad_id, cfg.eval_batch_size,
                                                          cfg.dtype, device))
@@ -138,7 +149,7 @@ def fit(cfg, task, model, run, resume=False):
                     tensors = {f"encoder.{k}": v for k, v in model.state_dict().items()}
                     tensors.update({f"head.{k}": v for k, v in head.state_dict().items()})
                     atomic_write(run / "best.safetensors", lambda tmp: save_file(
-                        {k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp))
+                        {k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp, {"step": str(step)}))
                 else:
                     state["stale"] += 1
                 if abs(value - majority) < 0.5 and task.METRIC == "accuracy":
@@ -189,7 +200,7 @@ def restore(run, model, head, opt, sched, scaler):
     from model.load import load_model
     model.load_state_dict(load_model(ck / "encoder").state_dict())
     head.load_state_dict(load_file(ck / "head.safetensors"))
-    saved = torch.load(ck / "trainer.pt", weights_only=False)  # our own file: optimiser state and RNG
+    saved = torch.load(ck / "trainer.pt", map_location="cpu", weights_only=False)  # our own file
     opt.load_state_dict(saved["opt"])
     sched.load_state_dict(saved["sched"])
     if scaler and saved["scaler"]:
@@ -199,4 +210,19 @@ def restore(run, model, head, opt, sched, scaler):
     np.random.set_state(saved["rng"]["np"])
     if saved["rng"]["cuda"] is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(saved["rng"]["cuda"])
-    return saved["state"]
+    state = saved["state"]
+    log = run / "metrics.jsonl"  # steps logged after this checkpoint will be logged again
+    if log.exists():
+        kept = [line for line in log.read_text().splitlines() if json.loads(line)["step"] <= state["step"]]
+        atomic_write(log, lambda tmp: Path(tmp).write_text("".join(line + "\n" for line in kept)))
+    best = run / "best.safetensors"
+    if state["best"] is not None and (not best.exists() or
+                                      safe_step(best) != state["best_step"]):  # written after the checkpoint
+        state.update(best=None, stale=0)  # the next evaluation sets the best state again
+    return state
+
+
+def safe_step(path):
+    from safetensors import safe_open
+    with safe_open(path, "pt") as f:
+        return int((f.metadata() or {}).get("step", -1))

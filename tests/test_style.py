@@ -6,7 +6,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET = {  # lines; the core (all but bench and the task files) stays around 1,500 in total
-    "xstilts.py": 330,  # six subcommands and the run chain (issue 3)
+    "xstilts.py": 360,  # six subcommands, the run chain, resume-from-config and stage-reuse checks
     "model/__init__.py": 10,
     "model/xlmr.py": 190,
     "model/load.py": 190,
@@ -14,7 +14,7 @@ BUDGET = {  # lines; the core (all but bench and the task files) stays around 1,
     "kernels/attention.py": 90,
     "tasks/common.py": 160,
     "tasks/config.py": 110,
-    "tasks/train.py": 220,  # the loop, evaluation and checkpoints: one place (STYLE "the loop")
+    "tasks/train.py": 240,  # the loop, evaluation, checkpoints and exact resume: one place (STYLE "the loop")
     "tasks/heads.py": 60,
     "tasks/metrics.py": 40,
     "kernels/bench.py": 230,  # a tool, not core: not counted in the core total
