@@ -59,6 +59,16 @@ def test_target_loads_the_encoder_not_the_head(demo_root, tmp_path):
     fresh = Classify(64, 3).state_dict()
     assert all(torch.equal(fresh[k], b["head." + k]) for k in fresh)
     assert not torch.equal(a["head.out.weight"], b["head.out.weight"])
+    # zero-shot evaluation of the target run, and retrieval straight from the intermediate run
+    common = ["--data-dir", str(demo_root / "data"), "--runs-dir", str(tmp_path), "--dtype", "fp32"]
+    assert xstilts.main(["eval", "--target", "xnli", "--init", str(tmp_path / "t"), "--langs", "en,de", *common]) == 0
+    res = json.loads((tmp_path / "eval-xnli-t" / "results.json").read_text())["xnli"]
+    assert set(res) == {"en", "de", "avg"} and res["avg"]["accuracy"] == (res["en"]["accuracy"] + res["de"]["accuracy"]) / 2
+    assert xstilts.main(["eval", "--target", "tatoeba", "--init", str(inter), "--langs", "es", "--layer", "1",
+                         *common]) == 0
+    assert 0 <= json.loads((tmp_path / "eval-tatoeba-inter" / "results.json").read_text())["tatoeba"]["es"]["accuracy"]
+    assert xstilts.main(["eval", "--target", "xnli", "--init", str(inter), *common, "--name", "nohead"]) == 2
+    assert not (tmp_path / "nohead").exists()  # a failed evaluation leaves no directory behind
 
 
 def run_with_crash(demo_root, runs, name, monkeypatch, crash_step=None, crash_in_save=None):
