@@ -153,8 +153,8 @@ def evaluate(cfg, task_name, run_or_model, strict=True):
             results[lang], _ = task.evaluate(model, tok, cfg, examples, torch_device)
         else:
             feats = task.encode(examples, tok, cfg.max_len)
-            results[lang] = score(task, feats, predict(model, head, feats, tok.pad_id, cfg.eval_batch_size,
-                                                      cfg.dtype, torch_device))
+            results[lang] = score(task, examples, feats, predict(model, head, feats, tok.pad_id,
+                                                                cfg.eval_batch_size, cfg.dtype, torch_device))
         print(f"{task_name} {lang}: " + ", ".join(f"{k} {v:.2f}" for k, v in results[lang].items()))
     return results
 

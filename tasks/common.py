@@ -93,14 +93,26 @@ def micro_batches(lengths, size, token_budget, seed, epoch):
     return [batches[i] for i in torch.randperm(len(batches), generator=g).tolist()]
 
 
+def length(feature):
+    """Padded tokens a feature costs: multiple-choice features hold one sequence per choice."""
+    ids = feature["ids"]
+    return max(map(len, ids)) * len(ids) if isinstance(ids[0], list) else len(ids)
+
+
 def collate(features, rows, pad_id, device):
-    """features[i]["ids"] lists → input_ids, attention_mask (B, T) and labels (B,) on device."""
-    T = max(len(features[i]["ids"]) for i in rows)
-    ids = torch.full((len(rows), T), pad_id, dtype=torch.long)
-    for r, i in enumerate(rows):
-        ids[r, : len(features[i]["ids"])] = torch.tensor(features[i]["ids"])
-    labels = torch.tensor([features[i]["label"] for i in rows])
-    mask = (torch.arange(T)[None] < torch.tensor([len(features[i]["ids"]) for i in rows])[:, None]).long()
+    """features → input_ids, attention_mask (N, T) and labels on device. A multiple-choice feature adds
+    one row per choice (N = B × C); per-token labels (tagging) are padded with -100 (ignored)."""
+    seqs = [s for i in rows for s in (features[i]["ids"] if isinstance(features[i]["ids"][0], list)
+                                      else [features[i]["ids"]])]
+    T = max(map(len, seqs))
+    ids = torch.full((len(seqs), T), pad_id, dtype=torch.long)
+    for r, s in enumerate(seqs):
+        ids[r, : len(s)] = torch.tensor(s)
+    mask = (torch.arange(T)[None] < torch.tensor(list(map(len, seqs)))[:, None]).long()
+    labels = [features[i]["label"] for i in rows]
+    if isinstance(labels[0], list):  # one label per token
+        labels = [lab + [-100] * (T - len(lab)) for lab in labels]
+    labels = torch.tensor(labels)
     if device.type == "cuda":  # pinned host memory: the copies overlap with GPU work
         ids, mask, labels = ids.pin_memory(), mask.pin_memory(), labels.pin_memory()
     return (t.to(device, non_blocking=True) for t in (ids, mask, labels))

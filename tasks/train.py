@@ -24,7 +24,7 @@ from model import UserError
 from model.load import atomic_write, save_model
 from model.tokenizer import Tokenizer
 from model.xlmr import autocast
-from tasks import common, metrics
+from tasks import common, heads, metrics
 from tasks.heads import make_head
 
 CRASH_AT_STEP = None  # tests set it to simulate a run killed right after that optimiser step
@@ -42,22 +42,40 @@ def load_split(cfg, task, split, lang="en"):
 
 @torch.inference_mode()
 def predict(model, head, features, pad_id, batch_size, dtype, device):
-    """Length-sorted batches, no gradients: the prediction of every feature, in feature order."""
+    """Length-sorted batches, no gradients: per feature a class id (classify, choice), the start/end
+    logits (span, (T, 2) on the CPU) or a label per token (tag), in feature order."""
     model.eval(), head.eval()
-    order = sorted(range(len(features)), key=lambda i: -len(features[i]["ids"]))
-    pred = [0] * len(features)
+    order = sorted(range(len(features)), key=lambda i: -common.length(features[i]))
+    pred = [None] * len(features)
     with autocast(device.type, dtype):
         for s in range(0, len(order), batch_size):
             rows = order[s:s + batch_size]
             ids, mask, _ = common.collate(features, rows, pad_id, device)
-            for i, p in zip(rows, head.predict(head(model(ids, mask))).tolist()):
-                pred[i] = p
+            out = head.predict(head(model(ids, mask))).cpu()
+            for r, i in enumerate(rows):
+                pred[i] = out[r].item() if out.dim() == 1 else out[r, : len(features[i]["ids"])]
     return pred
 
 
-def score(task, features, pred):
+def score(task, examples, features, pred):
+    """The task's metrics, the way the literature reports them (SPEC §2, §5)."""
+    if task.HEAD == "span":  # all windows of an example → one answer text
+        by_example = {}
+        for f, p in zip(features, pred):
+            by_example.setdefault(f["example"], ([], []))
+            by_example[f["example"]][0].append(f), by_example[f["example"]][1].append(p)
+        answers = {i: heads.decode(examples[i]["context"], fs, ps, v2=getattr(task, "V2", False))
+                   for i, (fs, ps) in by_example.items()}
+        return metrics.squad(answers, {i: [t for _, t in examples[i]["answers"]] for i in by_example})
+    if task.HEAD == "tag":  # token accuracy over scored (first sub-token) positions
+        pairs = [(int(p), g) for f, ps in zip(features, pred) for p, g in zip(ps, f["label"]) if g != heads.IGNORE]
+        return {task.METRIC: metrics.accuracy(*zip(*pairs))}
     gold = [f["label"] for f in features]
-    return {task.METRIC: metrics.accuracy(pred, gold)}
+    result = {"accuracy": metrics.accuracy(pred, gold)}
+    if task.METRIC == "acc_f1":  # QQP: (accuracy + F1) / 2
+        result["f1"] = metrics.binary_f1(pred, gold)
+        result["acc_f1"] = (result["accuracy"] + result["f1"]) / 2
+    return result
 
 
 def load_data(cfg, task):
@@ -77,7 +95,8 @@ def fit(cfg, task, model, run, data, resume=False):
     tok = Tokenizer(model.source)
     train_task, train, dev = data
     train_f, dev_f = train_task.encode(train, tok, cfg.max_len), task.encode(dev, tok, cfg.max_len)
-    majority = 100.0 * max(np.bincount([f["label"] for f in dev_f])) / len(dev_f)
+    labels = [f["label"] for f in dev_f if isinstance(f["label"], int)]
+    majority = 100.0 * max(np.bincount(labels)) / len(labels) if labels else None  # class tasks only
     torch.manual_seed(cfg.seed)
     head = make_head(task, model.config.hidden_size).to(device)
     params = [p for m in (model, head) for p in m.parameters()]
@@ -86,7 +105,7 @@ def fit(cfg, task, model, run, data, resume=False):
     opt = torch.optim.AdamW(groups, lr=cfg.lr, eps=cfg.adam_eps, fused=device.type == "cuda")  # fused on GPU
     micro = min(cfg.micro_batch or cfg.batch_size, cfg.batch_size)
     accum = max(1, cfg.batch_size // micro)  # gradient accumulation: micro-batches per optimiser step
-    lengths = [len(f["ids"]) for f in train_f]
+    lengths = [common.length(f) for f in train_f]
     orders = [common.micro_batches(lengths, micro, cfg.token_budget, cfg.seed, e) for e in range(math.ceil(cfg.epochs))]
     per_epoch = [math.ceil(len(o) / accum) for o in orders]  # token-budget batch counts vary by epoch
     total = max(1, sum(per_epoch[:-1]) + round((cfg.epochs - len(orders) + 1) * per_epoch[-1]))
@@ -94,7 +113,7 @@ def fit(cfg, task, model, run, data, resume=False):
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: s / max(1, warm) if s < warm else
                                               max(0.0, (total - s) / max(1, total - warm)))
     scaler = torch.amp.GradScaler(device.type) if cfg.dtype == "fp16" else None  # fp16 only; bf16 needs none
-    state = dict(step=0, epoch=0, pos=0, best=None, best_step=0, stale=0)
+    state = dict(step=0, epoch=0, pos=0, best=None, best_step=0, best_metrics={}, stale=0)
     if resume:
         state = restore(run, model, head, opt, sched, scaler) or state
     log = open(run / "metrics.jsonl", "a", encoding="utf-8")
@@ -113,7 +132,7 @@ def fit(cfg, task, model, run, data, resume=False):
                 loss = head.loss(head(model(ids, mask)), labels) * (len(rows) / n_rows)
             (scaler.scale(loss) if scaler else loss).backward()
             loss_sum += loss.detach()
-            tokens += sum(len(train_f[i]["ids"]) for i in rows)  # counted on the host: no GPU sync
+            tokens += sum(common.length(train_f[i]) for i in rows)  # counted on the host: no GPU sync
         state["pos"] += len(group)
         if scaler:
             scaler.unscale_(opt)  # clip the true gradients
@@ -140,19 +159,19 @@ def fit(cfg, task, model, run, data, resume=False):
             loss_sum.zero_()
             since, tokens, t0 = 0, 0, time.perf_counter()
             if step % cfg.eval_every == 0 or last:
-                dev_metrics = score(task, dev_f, predict(model, head, dev_f, tok.pad_id, cfg.eval_batch_size,
-                                                         cfg.dtype, device))
+                dev_metrics = score(task, dev, dev_f, predict(model, head, dev_f, tok.pad_id, cfg.eval_batch_size,
+                                                              cfg.dtype, device))
                 value = dev_metrics[task.METRIC]
                 record["dev"] = dev_metrics
                 if state["best"] is None or value > state["best"]:
-                    state.update(best=value, best_step=step, stale=0)
+                    state.update(best=value, best_step=step, best_metrics=dev_metrics, stale=0)
                     tensors = {f"encoder.{k}": v for k, v in model.state_dict().items()}
                     tensors.update({f"head.{k}": v for k, v in head.state_dict().items()})
                     atomic_write(run / "best.safetensors", lambda tmp: save_file(
                         {k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp, {"step": str(step)}))
                 else:
                     state["stale"] += 1
-                if abs(value - majority) < 0.5 and task.METRIC == "accuracy":
+                if majority is not None and abs(value - majority) < 0.5 and task.METRIC == "accuracy":
                     tqdm.write(f"warning: dev accuracy {value:.1f} is the majority-class rate ({majority:.1f}): the "
                                "model may have collapsed to one class (common with fp16 or lr >= 3e-5; SPEC §6).")
             log.write(json.dumps(record) + "\n")
@@ -170,7 +189,7 @@ def fit(cfg, task, model, run, data, resume=False):
     save_model(model, run / "encoder")
     atomic_write(run / "head.safetensors", lambda tmp: save_file(
         {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}, tmp))
-    return dict(step=state["best_step"], **{task.METRIC: state["best"]}), head
+    return dict(step=state["best_step"], **state["best_metrics"]), head
 
 
 def save_checkpoint(run, state, model, head, opt, sched, scaler, keep):

@@ -12,15 +12,15 @@ BUDGET = {  # lines; the core (all but bench and the task files) stays around 1,
     "model/load.py": 190,
     "model/tokenizer.py": 80,
     "kernels/attention.py": 90,
-    "tasks/common.py": 160,
+    "tasks/common.py": 175,
     "tasks/config.py": 110,
-    "tasks/train.py": 240,  # the loop, evaluation, checkpoints and exact resume: one place (STYLE "the loop")
-    "tasks/heads.py": 60,
-    "tasks/metrics.py": 40,
+    "tasks/train.py": 260,  # the loop, evaluation of every head, checkpoints, exact resume (STYLE "the loop")
+    "tasks/heads.py": 160,  # four heads, and QA's doc-stride windows and n-best decoding (issue 4)
+    "tasks/metrics.py": 120,  # issue 5 adds seqeval F1, MLQA and BUCC here
     "kernels/bench.py": 230,  # a tool, not core: not counted in the core total
 }
 TASK_FILE = 120  # each tasks/<name>.py (STYLE: task files of 50-120 lines); not core
-CORE_TOTAL = 1500
+CORE_TOTAL = 1600  # STYLE: "around 1,500"; the QA head (windows + n-best decoding) took the margin
 
 
 def lines(rel):

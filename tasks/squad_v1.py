@@ -1,0 +1,56 @@
+"""SQuAD v1.1: English extractive QA, an intermediate task (and XQuAD/MLQA's English training data).
+
+Files: <data-dir>/squad_v1/{train-v1.1.json, dev-v1.1.json} from rajpurkar's SQuAD-explorer (SPEC §2-3).
+An example becomes one feature per doc-stride window (tasks/heads.py: windows, decode). Metric: SQuAD
+EM/F1 (tasks/metrics.py); the selection metric is F1.
+"""
+import json
+
+from tasks import common, heads
+
+HEAD = "span"
+METRIC = "f1"
+LANGS = ["en"]
+V2 = False
+HPARAMS = dict(batch_size=16, epochs=2.0, max_len=384)  # SPEC §6 (XQuAD/MLQA/TyDiQA recipe)
+FILES = {"train": "train-v1.1.json", "dev": "dev-v1.1.json"}
+
+
+def read(path):
+    """SQuAD JSON → examples dict(id, question, context, answers [(char_start, text)], impossible)."""
+    try:
+        data = json.loads(open(path, encoding="utf-8").read())["data"]
+    except (ValueError, KeyError) as e:
+        raise common.UserError(f"{path}: not SQuAD JSON ({e}).") from None
+    examples, skipped = [], []
+    for article in data:
+        for para in article["paragraphs"]:
+            for qa in para["qas"]:
+                try:
+                    answers = [(a["answer_start"], a["text"]) for a in qa["answers"]]
+                    if any(para["context"][s:s + len(t)] != t for s, t in answers):
+                        raise ValueError("answer_start does not point at the answer text")
+                    impossible = bool(qa.get("is_impossible", False))
+                    if not answers and not impossible:
+                        raise ValueError("no answer and not marked is_impossible")
+                    examples.append(dict(id=qa["id"], question=qa["question"], context=para["context"],
+                                         answers=answers, impossible=impossible))
+                except (KeyError, TypeError, ValueError) as e:
+                    skipped.append((f"{path}: question {qa.get('id', '?')}", str(e)))
+    return examples, skipped
+
+
+def load(data_dir, split, lang="en"):
+    if split not in FILES:
+        raise common.UserError(f"squad has no split {split!r}; it has {', '.join(FILES)}.")
+    return read(common.data_file(data_dir, __name__.split(".")[-1], FILES[split]))
+
+
+def encode(examples, tok, max_len):
+    """Every window of every example; training labels from the first gold answer."""
+    out = []
+    for i, e in enumerate(examples):
+        answer = None if e["impossible"] or not e["answers"] else e["answers"][0]
+        for f in heads.windows(tok, e["question"], e["context"], answer, max_len):
+            out.append(dict(f, example=i))
+    return out

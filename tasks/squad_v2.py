@@ -1,0 +1,18 @@
+"""SQuAD v2.0: SQuAD with unanswerable questions — predicting the `<s>` position means "no answer".
+
+Files: <data-dir>/squad_v2/{train-v2.0.json, dev-v2.0.json} from rajpurkar's SQuAD-explorer (SPEC §2).
+Everything else is SQuAD v1.1's (tasks/squad_v1.py); decoding uses the v2 no-answer rule.
+"""
+from tasks import squad_v1
+
+HEAD, METRIC, LANGS, HPARAMS = squad_v1.HEAD, squad_v1.METRIC, squad_v1.LANGS, squad_v1.HPARAMS
+V2 = True
+FILES = {"train": "train-v2.0.json", "dev": "dev-v2.0.json"}
+read, encode = squad_v1.read, squad_v1.encode
+
+
+def load(data_dir, split, lang="en"):
+    from tasks import common
+    if split not in FILES:
+        raise common.UserError(f"squad_v2 has no split {split!r}; it has {', '.join(FILES)}.")
+    return read(common.data_file(data_dir, "squad_v2", FILES[split]))
