@@ -244,15 +244,16 @@ def cmd_stats(args):
     examples, skipped = task.load(args.data_dir, args.split, lang)
     out = dict(task=args.task, split=args.split, lang=lang, examples=len(examples), skipped=len(skipped),
                skipped_rows=[f"{w}: {why}" for w, why in skipped[:20]])
-    if "label" in (examples[0] if examples else {}):
-        counts = {task.LABELS[i]: sum(e["label"] == i for e in examples) for i in range(len(task.LABELS))}
-        out["labels"] = counts
+    if examples and isinstance(examples[0].get("label"), int):
+        names = getattr(task, "LABELS", None) or [f"choice {i}" for i in range(task.CHOICES)]
+        out["labels"] = {names[i]: sum(e["label"] == i for e in examples) for i in range(len(names))}
     if args.model and examples and hasattr(task, "encode"):
         import numpy as np
 
         from model.load import resolve as find
         from model.tokenizer import Tokenizer
-        lens = [len(f["ids"]) for f in task.encode(examples, Tokenizer(find(args.model)), 100_000)]
+        from tasks.common import length
+        lens = [length(f) for f in task.encode(examples, Tokenizer(find(args.model)), 100_000)]
         out["token_length_percentiles"] = {p: int(np.percentile(lens, p)) for p in (50, 90, 95, 99, 100)}
     print(json.dumps(out, ensure_ascii=False) if args.json else "\n".join(f"{k}: {v}" for k, v in out.items()))
     check_skipped(examples, skipped, Config.max_bad_rows, f"{args.task} {args.split} {lang}")

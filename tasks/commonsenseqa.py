@@ -34,8 +34,12 @@ def load(data_dir, split, lang="en"):
     return examples, skipped
 
 
-def encode(examples, tok, max_len):
+def encode_choices(examples, tok, max_len, n):
+    """(question, choice) pairs, one token list per choice, through the parallel batch path."""
     encs = tok([e["question"] for e in examples for _ in e["choices"]],
                [c for e in examples for c in e["choices"]], max_len=max_len)
-    return [dict(ids=[encs[i * CHOICES + j].ids for j in range(CHOICES)], label=e["label"])
-            for i, e in enumerate(examples)]
+    return [dict(ids=[encs[i * n + j].ids for j in range(n)], label=e["label"]) for i, e in enumerate(examples)]
+
+
+def encode(examples, tok, max_len):
+    return encode_choices(examples, tok, max_len, CHOICES)

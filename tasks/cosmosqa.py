@@ -5,7 +5,7 @@ id, context, question, answer0..answer3, label. Encoded as (context + question, 
 """
 import csv
 
-from tasks import common
+from tasks import common, commonsenseqa
 
 HEAD = "choice"
 CHOICES = 4
@@ -35,7 +35,4 @@ def load(data_dir, split, lang="en"):
 
 
 def encode(examples, tok, max_len):
-    encs = tok([e["question"] for e in examples for _ in e["choices"]],
-               [c for e in examples for c in e["choices"]], max_len=max_len)
-    return [dict(ids=[encs[i * CHOICES + j].ids for j in range(CHOICES)], label=e["label"])
-            for i, e in enumerate(examples)]
+    return commonsenseqa.encode_choices(examples, tok, max_len, CHOICES)

@@ -1,0 +1,26 @@
+"""ANLI, rounds 1-3 together: adversarial English NLI (Nie et al. 2020), an intermediate task (SPEC §2).
+
+Files: <data-dir>/anli/anli_v1.0/R{1,2,3}/{train,dev}.jsonl — the official anli_v1.0.zip (context,
+hypothesis, label e/n/c).
+"""
+from tasks import common, mnli, snli
+
+HEAD, LABELS, METRIC, LANGS, HPARAMS = "classify", mnli.LABELS, "accuracy", ["en"], mnli.HPARAMS
+ROUNDS = ("R1", "R2", "R3")
+CODE = dict(e="entailment", n="neutral", c="contradiction")
+encode = mnli.encode
+
+
+def load(data_dir, split, lang="en"):
+    if split not in ("train", "dev"):
+        raise common.UserError(f"anli has no split {split!r}; it has train, dev.")
+
+    def parse(row):
+        if row["label"] not in CODE:
+            raise ValueError(f"label {row['label']!r} not in e/n/c")
+        return dict(a=row["context"], b=row["hypothesis"], label=LABELS.index(CODE[row["label"]]))
+    examples, skipped = [], []
+    for r in ROUNDS:
+        ex, sk = snli.read_jsonl(common.data_file(data_dir, "anli", f"anli_v1.0/{r}/{split}.jsonl"), parse)
+        examples, skipped = examples + ex, skipped + sk
+    return examples, skipped

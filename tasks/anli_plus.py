@@ -1,0 +1,21 @@
+"""ANLI+: SNLI + MNLI + ANLI rounds 1-3 (~1.1M pairs) through one shared 3-way head (SPEC §2).
+
+Proportional sampling = the three training sets concatenated and shuffled together. Selection on the
+ANLI dev sets (the adversarial rounds are the hard part). Files: those of snli, mnli and anli.
+"""
+from tasks import anli, common, mnli, snli
+
+HEAD, LABELS, METRIC, LANGS, HPARAMS = "classify", mnli.LABELS, "accuracy", ["en"], mnli.HPARAMS
+encode = mnli.encode
+
+
+def load(data_dir, split, lang="en"):
+    if split == "dev":
+        return anli.load(data_dir, "dev")
+    if split != "train":
+        raise common.UserError(f"anli_plus has no split {split!r}; it has train, dev.")
+    examples, skipped = [], []
+    for task in (snli, mnli, anli):
+        ex, sk = task.load(data_dir, "train")
+        examples, skipped = examples + ex, skipped + sk
+    return examples, skipped

@@ -1,0 +1,28 @@
+"""HellaSwag: pick the right 4-way continuation of an activity description (an intermediate task).
+
+Files: <data-dir>/hellaswag/hellaswag_{train,val}.jsonl — rowanz/hellaswag's data (ctx, endings, label).
+Each (context, ending) pair is encoded.
+"""
+from tasks import common, commonsenseqa, snli
+
+HEAD = "choice"
+CHOICES = 4
+METRIC = "accuracy"
+LANGS = ["en"]
+HPARAMS = dict(batch_size=16, epochs=2.0, max_len=128)
+FILES = {"train": "hellaswag_train.jsonl", "dev": "hellaswag_val.jsonl"}
+
+
+def load(data_dir, split, lang="en"):
+    if split not in FILES:
+        raise common.UserError(f"hellaswag has no split {split!r}; it has {', '.join(FILES)}.")
+
+    def parse(row):
+        if len(row["endings"]) != CHOICES or not 0 <= int(row["label"]) < CHOICES:
+            raise ValueError(f"{len(row['endings'])} endings / label {row['label']!r}")
+        return dict(question=row["ctx"], choices=row["endings"], label=int(row["label"]))
+    return snli.read_jsonl(common.data_file(data_dir, "hellaswag", FILES[split]), parse)
+
+
+def encode(examples, tok, max_len):
+    return commonsenseqa.encode_choices(examples, tok, max_len, CHOICES)

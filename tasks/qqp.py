@@ -1,0 +1,31 @@
+"""QQP (GLUE): are two Quora questions duplicates? Selection metric (accuracy + F1) / 2 (SPEC §2).
+
+Files: <data-dir>/qqp/{train,dev}.tsv — GLUE's QQP.zip (header id, qid1, qid2, question1, question2,
+is_duplicate; columns read by name).
+"""
+from tasks import common, mnli
+
+HEAD = "classify"
+LABELS = ["not_duplicate", "duplicate"]
+METRIC = "acc_f1"
+LANGS = ["en"]
+HPARAMS = dict(batch_size=32, epochs=2.0, max_len=256)
+FILES = {"train": "train.tsv", "dev": "dev.tsv"}
+encode = mnli.encode
+
+
+def load(data_dir, split, lang="en"):
+    if split not in FILES:
+        raise common.UserError(f"qqp has no split {split!r}; it has {', '.join(FILES)}.")
+    path = common.data_file(data_dir, "qqp", FILES[split])
+    header = open(path, encoding="utf-8").readline().rstrip("\n").split("\t")
+    try:
+        a, b, y = (header.index(c) for c in ("question1", "question2", "is_duplicate"))
+    except ValueError:
+        raise common.UserError(f"{path}:1: header lacks question1/question2/is_duplicate; is this GLUE QQP?") from None
+
+    def parse(cols):
+        if len(cols) != len(header) or cols[y] not in ("0", "1"):
+            raise ValueError(f"{len(cols)} columns or is_duplicate {cols[y]!r} not 0/1")
+        return dict(a=cols[a], b=cols[b], label=int(cols[y]))
+    return common.read_tsv(path, parse, header=True)

@@ -1,0 +1,35 @@
+"""SNLI: English NLI (550k pairs), an intermediate task and part of ANLI+ (SPEC §2).
+
+Files: <data-dir>/snli/snli_1.0_{train,dev}.jsonl — the official snli_1.0.zip (gold_label, sentence1,
+sentence2); pairs without a gold label ("-", no annotator majority) are skipped and counted.
+"""
+import json
+
+from tasks import common, mnli
+
+HEAD, LABELS, METRIC, LANGS, HPARAMS = "classify", mnli.LABELS, "accuracy", ["en"], mnli.HPARAMS
+FILES = {"train": "snli_1.0_train.jsonl", "dev": "snli_1.0_dev.jsonl"}
+encode = mnli.encode
+
+
+def read_jsonl(path, parse):
+    """One JSON object per line → parse(obj); bad lines are reported with file:line."""
+    examples, skipped = [], []
+    for n, line in enumerate(open(path, encoding="utf-8"), 1):
+        if line.strip():
+            try:
+                examples.append(parse(json.loads(line)))
+            except (ValueError, KeyError, TypeError) as e:
+                skipped.append((f"{path}:{n}", str(e)))
+    return examples, skipped
+
+
+def load(data_dir, split, lang="en"):
+    if split not in FILES:
+        raise common.UserError(f"snli has no split {split!r}; it has {', '.join(FILES)}.")
+
+    def parse(row):
+        if row["gold_label"] not in LABELS:
+            raise ValueError(f"label {row['gold_label']!r} not in {LABELS}")
+        return dict(a=row["sentence1"], b=row["sentence2"], label=LABELS.index(row["gold_label"]))
+    return read_jsonl(common.data_file(data_dir, "snli", FILES[split]), parse)

@@ -1,0 +1,92 @@
+"""Every task file (found by globbing tasks/): load → encode → collate on a small fixture in its official
+format, and `stats` on the same files. A new task needs a fixture here, and nothing else."""
+import json
+
+import pytest
+import torch
+from conftest import shared
+
+import xstilts
+from tasks import common
+
+NLI = [("A man plays.", "A person plays.", "entailment"), ("A dog runs.", "A cat sleeps.", "contradiction"),
+       ("Kids eat.", "Kids eat lunch.", "neutral")]
+SQUAD = {"version": "1.1", "data": [{"title": "t", "paragraphs": [{"context": "Paris is the capital of France.",
+         "qas": [{"id": "q1", "question": "What is the capital?", "answers": [{"text": "Paris", "answer_start": 0}]},
+                 {"id": "q2", "question": "Where is it?", "answers": [], "is_impossible": True,
+                  "plausible_answers": [{"text": "France", "answer_start": 24}]}]}]}]}
+
+
+def glue(header, rows):
+    return "\t".join(header) + "\n" + "".join("\t".join(map(str, r)) + "\n" for r in rows)
+
+
+def jsonl(rows):
+    return "".join(json.dumps(r) + "\n" for r in rows)
+
+
+CSQA = jsonl([{"id": str(i), "question": "Where are books?", "choices": {"label": list("ABCDE"), "text": [
+    "library", "sea", "sky", "fire", "void"]}, "answerKey": "A"} for i in range(3)])
+HSWAG = jsonl([{"ctx": "A man opens a door.", "endings": ["He walks in.", "It flies.", "x", "y"], "label": 0}] * 3)
+COSMOS = 'id,context,question,answer0,answer1,answer2,answer3,label\n' + "".join(
+    f'{i},"Line one,\nline two ""quoted"".",Why?,a,b,c,d,{i % 4}\n' for i in range(3))
+ANLI = jsonl([{"uid": str(i), "context": a, "hypothesis": b, "label": y[0]} for i, (a, b, y) in enumerate(NLI)])
+FIXTURES = {
+    "mnli": {f"mnli/{f}": glue(["index", "sentence1", "sentence2", "gold_label"], [(i, *r) for i, r in enumerate(NLI)])
+             for f in ("train.tsv", "dev_matched.tsv")},
+    "snli": {f"snli/snli_1.0_{s}.jsonl": jsonl([{"gold_label": y, "sentence1": a, "sentence2": b} for a, b, y in NLI])
+             for s in ("train", "dev")},
+    "anli": {f"anli/anli_v1.0/R{r}/{s}.jsonl": ANLI for r in (1, 2, 3) for s in ("train", "dev")},
+    "qqp": {f"qqp/{s}.tsv": glue(["id", "qid1", "qid2", "question1", "question2", "is_duplicate"],
+                                 [(1, 1, 2, "How?", "How so?", 1), (2, 3, 4, "Why?", "When?", 0)])
+            for s in ("train", "dev")},
+    "sst2": {f"sst2/{s}.tsv": glue(["sentence", "label"], [("great film", 1), ("dull", 0)]) for s in ("train", "dev")},
+    "squad_v1": {f"squad_v1/{f}": json.dumps(SQUAD) for f in ("train-v1.1.json", "dev-v1.1.json")},
+    "squad_v2": {f"squad_v2/{f}": json.dumps(SQUAD) for f in ("train-v2.0.json", "dev-v2.0.json")},
+    "commonsenseqa": {f"commonsenseqa/{s}_rand_split.jsonl": CSQA for s in ("train", "dev")},
+    "hellaswag": {f"hellaswag/hellaswag_{s}.jsonl": HSWAG for s in ("train", "val")},
+    "cosmosqa": {f"cosmosqa/{s}.csv": COSMOS for s in ("train", "valid")},
+    "xnli": {"xnli/dev-en.tsv": "".join(f"{a}\t{b}\t{y}\n" for a, b, y in NLI),
+             "xnli/test-de.tsv": "".join(f"{a}\t{b}\t{y}\n" for a, b, y in NLI)},
+    "tatoeba": {"tatoeba/tatoeba.deu-eng.deu": "Hallo.\nDanke.\n", "tatoeba/tatoeba.deu-eng.eng": "Hello.\nThanks.\n"},
+}
+FIXTURES["anli_plus"] = {**FIXTURES["snli"], **FIXTURES["mnli"], **FIXTURES["anli"]}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    d = tmp_path_factory.mktemp("fixtures")
+    for files in FIXTURES.values():
+        for rel, text in files.items():
+            (d / rel).parent.mkdir(parents=True, exist_ok=True)
+            (d / rel).write_text(text, encoding="utf-8")
+    return d
+
+
+@pytest.mark.parametrize("name", common.task_names())
+def test_load_encode_collate(name, data, tok):
+    assert name in FIXTURES, f"tasks/{name}.py has no fixture in tests/test_every_task.py"
+    task = common.get_task(name)
+    for attr in ("METRIC", "LANGS", "load"):
+        assert hasattr(task, attr), f"tasks/{name}.py lacks {attr}"
+    lang = "de" if name in ("xnli", "tatoeba") else "en"
+    split = "test" if name in ("xnli", "tatoeba") else "dev"
+    examples, skipped = task.load(data, split, lang)
+    assert examples and not skipped, (name, skipped)
+    if getattr(task, "RETRIEVAL", False):
+        return
+    features = task.encode(examples, tok, 64)
+    ids, mask, labels = common.collate(features, list(range(len(features))), tok.pad_id, torch.device("cpu"))
+    rows = len(features) * getattr(task, "CHOICES", 1)
+    assert ids.shape[0] == mask.shape[0] == rows and labels.shape[0] == len(features)
+    assert (ids[:, 0] == tok.cls_id).all() and mask.sum(1).min() >= 3
+
+
+@pytest.mark.parametrize("name", common.task_names())
+def test_every_task_appears_in_stats(name, data, capsys):
+    lang = "de" if name in ("xnli", "tatoeba") else "en"
+    split = "test" if name in ("xnli", "tatoeba") else "dev"
+    assert xstilts.main(["stats", "--task", name, "--split", split, "--lang", lang, "--data-dir", str(data),
+                         "--model", str(shared("tokenizer", "xlm-roberta")), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["examples"] >= 2 and out["skipped"] == 0
