@@ -72,3 +72,20 @@ def extract(archive, members, out_dir):
             with z.open(name) as src, open(target.with_name(target.name + ".part"), "wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
             os.replace(target.with_name(target.name + ".part"), target)
+
+
+def run(task, sources, argv=None, doc=""):
+    """The body of every data_scripts/<task>.py: sources = [(url, file name, sha256 or None, zip members
+    {member: target} or None)] → <data-dir>/<task>/ under the official file names."""
+    import argparse
+    ap = argparse.ArgumentParser(description=doc)
+    ap.add_argument("--data-dir", default="data")
+    out = Path(ap.parse_args(argv).data_dir) / task
+    try:
+        for url, name, want, members in sources:
+            got = fetch(url, out / ("downloads" if members else ".") / name, want)
+            if members:
+                extract(got, members, out)
+    except UserError as e:
+        sys.exit(f"data_scripts.{task}: {e}")
+    print(f"{task} ready in {out}")

@@ -133,3 +133,15 @@ def test_download_resumes_verifies_and_fails_in_one_line(tmp_path):
     server.shutdown()
     with pytest.raises(UserError, match=r"download failed .*put it at .*x.bin"):
         download.fetch("http://127.0.0.1:9/x.bin", tmp_path / "out" / "x.bin")
+
+
+def test_every_task_with_files_has_a_data_script_with_official_https_sources():
+    import importlib
+    from pathlib import Path
+    scripts = {p.stem for p in (Path(download.__file__).parent).glob("*.py")} - {"__init__", "download", "demo"}
+    for name in common.task_names():
+        assert name in scripts or name in ("xnli", "tatoeba", "mnli"), f"data_scripts/{name}.py is missing"
+    for name in sorted(scripts - {"mnli", "xnli", "tatoeba", "anli_plus"}):
+        sources = importlib.import_module(f"data_scripts.{name}").SOURCES
+        for url, file_name, digest, members in sources:
+            assert url.startswith("https://") and file_name and (digest is None or len(digest) == 64), name
