@@ -106,18 +106,19 @@ def encoder_of(init, device):
     return load_model(p if p.exists() else init, device=device)
 
 
-def train_stage(cfg, task_name, init, resume):
-    """Open (or resume) the run, load the encoder (init: model id/folder or run), fit, write dev results."""
+def train_stage(cfg, task_names, init, resume):
+    """Open (or resume) the run, load the encoder (init: model id/folder or run), fit, write dev results.
+    task_names: one task, or a comma list (multi-task training)."""
     from tasks.common import get_task
     from tasks.train import fit, load_data
-    task = get_task(task_name)
-    data = load_data(cfg, task)  # bad or missing data stops here, before a run directory exists
+    tasks = {n: get_task(n) for n in task_names.split(",")}
+    data = {n: load_data(cfg, t) for n, t in tasks.items()}  # bad or missing data stops here, before a run dir
     if cfg.dtype == "fp16" and device_of(cfg).type != "cuda":
         raise UserError("--dtype fp16 needs a CUDA GPU; use bf16 or fp32 on CPU.")
     model = encoder_of(init, device_of(cfg))
     run = open_run(cfg, resume)
-    best, _ = fit(cfg, task, model, run, data, resume)
-    write_results(run, {task_name: {"en-dev": {k: v for k, v in best.items() if k != "step"}}})
+    _, best = fit(cfg, tasks, model, run, data, resume)
+    write_results(run, {n: {"en-dev": best[n]} for n in tasks})
     return run
 
 
@@ -178,11 +179,10 @@ def write_results(run, results):
 
 
 def cmd_intermediate(args):
-    tasks = (args.task or "mnli").split(",")
-    if len(tasks) > 1:
-        raise UserError("--task with several tasks (multi-task intermediate training) is not built yet; give one.")
-    cfg = named(resolve(args, tasks[0]), f"intermediate-{tasks[0]}", args)
-    train_stage(cfg, tasks[0], cfg.model, args.resume)
+    names = args.task or "mnli"
+    first = names.split(",")[0]  # HPARAMS: the first task's (a multi-task run has one schedule)
+    cfg = named(resolve(args, first), f"intermediate-{names.replace(',', '+')}", args)
+    train_stage(cfg, names, cfg.model, args.resume)
 
 
 def cmd_target(args):
@@ -209,7 +209,7 @@ def cmd_run(args):
     from tasks.common import get_task
     from tasks.config import read_yaml
     values = read_yaml(args.config)
-    base = resolve(args, values.get("task", "mnli"), values)
+    base = resolve(args, values.get("task", "mnli").split(",")[0], values)
     root = Path(base.runs_dir) / (base.name or f"run-{base.task}")
     if root.exists() and not args.resume:
         raise UserError(f"{root}: this run directory exists; continue it with --resume or pick another --name.")
@@ -222,7 +222,7 @@ def cmd_run(args):
         train_stage(cfg, task, init, args.resume and run.exists())
 
     inter = root / "intermediate"
-    train_once(stage(base.task, "intermediate", {}), base.task, base.model)
+    train_once(stage(base.task.split(",")[0], "intermediate", {}), base.task, base.model)
     results = {}
     for target in [t for t in base.targets.split(",") if t]:
         cfg, init = stage(target, target, {"task": target, "init": str(inter)}), inter

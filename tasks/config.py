@@ -45,13 +45,18 @@ class Config:
     keep_last: int = 2
     max_bad_rows: float = 0.01  # share of malformed rows tolerated in a data file
     max_train_examples: int = 0  # 0 = all; else a fixed seeded subset
+    # multi-task intermediate training (SPEC §2): a task per optimiser step, p_t ∝ min(N_t, cap)^(1/T)
+    sampling: str = "proportional"  # or uniform
+    sampling_cap: int = 0  # 0 = no cap
+    sampling_temperature: float = 1.0
     # retrieval (SPEC §4)
     layer: int = 14
     pool: str = "mean"
     eval_batch_size: int = 64
 
     def check(self):
-        choices = dict(dtype=("fp32", "bf16", "fp16"), device=("auto", "cpu", "cuda"), pool=("mean", "cls"))
+        choices = dict(dtype=("fp32", "bf16", "fp16"), device=("auto", "cpu", "cuda"), pool=("mean", "cls"),
+                       sampling=("proportional", "uniform"))
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
                 raise UserError(f"{key}={getattr(self, key)!r}: choose one of {', '.join(allowed)}.")

@@ -1,10 +1,11 @@
 """The training loop (one straight function, `fit`), evaluation, run directories and checkpoints.
 
-  fit(cfg, task, model, run, data)  trains model + a fresh head on the task's English training data, selects on
-                              its first cfg.eval_examples English dev examples, reloads the best state and
-                              writes run/encoder/ (HF layout) + run/head.safetensors.
-A run directory holds config.yaml, metrics.jsonl, checkpoints/step-N/ (encoder/, head.safetensors,
+  fit(cfg, tasks, model, run, data)  trains model + a fresh head per task on the tasks' English training
+                              data, selects on their first cfg.eval_examples English dev examples, reloads
+                              the best state and writes run/encoder/ (HF layout) + run/head.safetensors.
+A run directory holds config.yaml, metrics.jsonl, checkpoints/step-N/ (encoder/, heads.safetensors,
 trainer.pt: optimiser, schedule, scaler, RNG and data position), best.safetensors, results.{json,md}.
+Several tasks (multi-task intermediate training) share the encoder; each keeps its head.
 Every file is written atomically and a checkpoint directory appears only once complete, so `--resume`
 continues exactly where the last checkpoint stopped (bit for bit on CPU: tests/test_train.py).
 """
@@ -88,52 +89,79 @@ def load_data(cfg, task):
     return train_task, train, load_split(cfg, task, "dev")[: cfg.eval_examples]
 
 
-def fit(cfg, task, model, run, data, resume=False):
+def sampling_probs(sizes, cfg):
+    """Multi-task sampling (SPEC §2, jiant): p_t ∝ min(N_t, cap)^(1/T), or uniform."""
+    if cfg.sampling == "uniform":
+        return torch.full((len(sizes),), 1.0 / len(sizes), dtype=torch.float64)
+    w = torch.tensor([min(n, cfg.sampling_cap or n) for n in sizes], dtype=torch.float64) ** (1.0 / cfg.sampling_temperature)
+    return w / w.sum()
+
+
+def task_index(step, probs, seed):
+    """The task of an optimiser step: a pure function of (seed, step), so a resumed run draws the same."""
+    if len(probs) == 1:
+        return 0
+    return int(torch.multinomial(probs, 1, generator=torch.Generator().manual_seed(seed * 7919 + step)))
+
+
+def fit(cfg, tasks, model, run, data, resume=False):
+    """tasks {name: module}, data {name: load_data(...)}: one task per optimiser step (several tasks =
+    multi-task training); selection on the mean of the tasks' main dev metrics."""
     device = next(model.parameters()).device
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True  # tf32 for fp32 matmuls
     tok = Tokenizer(model.source)
-    train_task, train, dev = data
-    train_f, dev_f = train_task.encode(train, tok, cfg.max_len), task.encode(dev, tok, cfg.max_len)
-    labels = [f["label"] for f in dev_f if isinstance(f["label"], int)]
-    majority = 100.0 * max(np.bincount(labels)) / len(labels) if labels else None  # class tasks only
     torch.manual_seed(cfg.seed)
-    head = make_head(task, model.config.hidden_size).to(device)
-    params = [p for m in (model, head) for p in m.parameters()]
+    jobs = {}
+    for name, task in tasks.items():
+        train_task, train, dev = data[name]
+        train_f, dev_f = train_task.encode(train, tok, cfg.max_len), task.encode(dev, tok, cfg.max_len)
+        labels = [f["label"] for f in dev_f if isinstance(f["label"], int)]
+        jobs[name] = dict(task=task, train_f=train_f, dev=dev, dev_f=dev_f, lengths=[common.length(f) for f in train_f],
+                          head=make_head(task, model.config.hidden_size).to(device),
+                          majority=100.0 * max(np.bincount(labels)) / len(labels) if labels else None)
+    names = list(jobs)
+    params = [p for m in (model, *(j["head"] for j in jobs.values())) for p in m.parameters()]
     groups = [dict(params=[p for p in params if p.ndim >= 2], weight_decay=cfg.weight_decay),  # 2-D weights decay
               dict(params=[p for p in params if p.ndim < 2], weight_decay=0.0)]  # biases, LayerNorms do not
     opt = torch.optim.AdamW(groups, lr=cfg.lr, eps=cfg.adam_eps, fused=device.type == "cuda")  # fused on GPU
     micro = min(cfg.micro_batch or cfg.batch_size, cfg.batch_size)
     accum = max(1, cfg.batch_size // micro)  # gradient accumulation: micro-batches per optimiser step
-    lengths = [common.length(f) for f in train_f]
-    orders = [common.micro_batches(lengths, micro, cfg.token_budget, cfg.seed, e) for e in range(math.ceil(cfg.epochs))]
-    per_epoch = [math.ceil(len(o) / accum) for o in orders]  # token-budget batch counts vary by epoch
-    total = max(1, sum(per_epoch[:-1]) + round((cfg.epochs - len(orders) + 1) * per_epoch[-1]))
+    orders = {}  # (task, epoch) → micro-batches: a pure function of (seed, epoch), built when first needed
+    order = lambda n, e: orders.get((n, e)) or orders.setdefault(
+        (n, e), common.micro_batches(jobs[n]["lengths"], micro, cfg.token_budget, cfg.seed, e))
+    per_epoch = [[math.ceil(len(order(n, e)) / accum) for e in range(math.ceil(cfg.epochs))] for n in names]
+    total = max(1, sum(sum(p[:-1]) + round((cfg.epochs - len(p) + 1) * p[-1]) for p in per_epoch))
+    probs = sampling_probs([len(j["train_f"]) for j in jobs.values()], cfg)
     warm = int(cfg.warmup * total)  # linear warm-up, then linear decay to 0
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: s / max(1, warm) if s < warm else
                                               max(0.0, (total - s) / max(1, total - warm)))
     scaler = torch.amp.GradScaler(device.type) if cfg.dtype == "fp16" else None  # fp16 only; bf16 needs none
-    state = dict(step=0, epoch=0, pos=0, best=None, best_step=0, best_metrics={}, stale=0)
+    heads = {n: j["head"] for n, j in jobs.items()}
+    state = dict(step=0, tasks={n: dict(epoch=0, pos=0) for n in names}, best=None, best_step=0, best_metrics={},
+                 stale=0)
     if resume:
-        state = restore(run, model, head, opt, sched, scaler) or state
+        state = restore(run, model, heads, opt, sched, scaler) or state
     log = open(run / "metrics.jsonl", "a", encoding="utf-8")
     bar = tqdm(total=total, initial=state["step"], desc=run.name, unit="step", dynamic_ncols=True, mininterval=2)
     loss_sum, since, tokens, t0 = torch.zeros((), device=device), 0, 0, time.perf_counter()
-    while state["step"] < total and state["stale"] < cfg.patience and state["epoch"] < len(orders):
-        group = orders[state["epoch"]][state["pos"]: state["pos"] + accum]
-        if not group:  # end of an epoch
-            state["epoch"], state["pos"] = state["epoch"] + 1, 0
+    while state["step"] < total and state["stale"] < cfg.patience:
+        name = names[task_index(state["step"], probs, cfg.seed)]
+        job, where = jobs[name], state["tasks"][name]
+        group = order(name, where["epoch"])[where["pos"]: where["pos"] + accum]
+        if not group:  # this task's epoch is over: its next epoch has its own order
+            where["epoch"], where["pos"] = where["epoch"] + 1, 0
             continue
-        model.train(), head.train()
+        model.train(), job["head"].train()
         n_rows = sum(len(rows) for rows in group)
         for rows in group:
-            ids, mask, labels = common.collate(train_f, rows, tok.pad_id, device)
+            ids, mask, labels = common.collate(job["train_f"], rows, tok.pad_id, device)
             with autocast(device.type, cfg.dtype):  # loss in fp32, each example weighted alike
-                loss = head.loss(head(model(ids, mask)), labels) * (len(rows) / n_rows)
+                loss = job["head"].loss(job["head"](model(ids, mask)), labels) * (len(rows) / n_rows)
             (scaler.scale(loss) if scaler else loss).backward()
             loss_sum += loss.detach()
-            tokens += sum(common.length(train_f[i]) for i in rows)  # counted on the host: no GPU sync
-        state["pos"] += len(group)
+            tokens += sum(common.length(job["train_f"][i]) for i in rows)  # counted on the host: no GPU sync
+        where["pos"] += len(group)
         if scaler:
             scaler.unscale_(opt)  # clip the true gradients
         norm = torch.nn.utils.clip_grad_norm_(params, cfg.clip)
@@ -153,31 +181,34 @@ def fit(cfg, task, model, run, data, resume=False):
                 raise Diverged(f"{run}: the loss became {mean_loss} by step {step}; the last good checkpoint is "
                                f"in {run / 'checkpoints'}. Lower --lr, or use --dtype bf16/fp32.")
             rate = tokens / (time.perf_counter() - t0)
-            record = dict(step=step, epoch=state["epoch"], loss=round(mean_loss, 5), lr=sched.get_last_lr()[0],
+            record = dict(step=step, task=name, loss=round(mean_loss, 5), lr=sched.get_last_lr()[0],
                           tokens_per_s=round(rate))
             bar.set_postfix(loss=f"{mean_loss:.4f}", lr=f"{record['lr']:.2e}", tok_s=f"{rate:,.0f}")
             loss_sum.zero_()
             since, tokens, t0 = 0, 0, time.perf_counter()
             if step % cfg.eval_every == 0 or last:
-                dev_metrics = score(task, dev, dev_f, predict(model, head, dev_f, tok.pad_id, cfg.eval_batch_size,
-                                                              cfg.dtype, device))
-                value = dev_metrics[task.METRIC]
-                record["dev"] = dev_metrics
+                dev = {n: score(j["task"], j["dev"], j["dev_f"], predict(model, j["head"], j["dev_f"], tok.pad_id,
+                                                                        cfg.eval_batch_size, cfg.dtype, device))
+                       for n, j in jobs.items()}
+                value = sum(dev[n][jobs[n]["task"].METRIC] for n in names) / len(names)  # mean of main metrics
+                record["dev"] = dev[name] if len(names) == 1 else dev
                 if state["best"] is None or value > state["best"]:
-                    state.update(best=value, best_step=step, best_metrics=dev_metrics, stale=0)
+                    state.update(best=value, best_step=step, best_metrics=dev, stale=0)
                     tensors = {f"encoder.{k}": v for k, v in model.state_dict().items()}
-                    tensors.update({f"head.{k}": v for k, v in head.state_dict().items()})
+                    tensors.update({f"head.{n}.{k}": v for n, h in heads.items() for k, v in h.state_dict().items()})
                     atomic_write(run / "best.safetensors", lambda tmp: save_file(
                         {k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp, {"step": str(step)}))
                 else:
                     state["stale"] += 1
-                if majority is not None and abs(value - majority) < 0.5 and task.METRIC == "accuracy":
-                    tqdm.write(f"warning: dev accuracy {value:.1f} is the majority-class rate ({majority:.1f}): the "
-                               "model may have collapsed to one class (common with fp16 or lr >= 3e-5; SPEC §6).")
+                for n, j in jobs.items():
+                    acc = dev[n].get("accuracy")
+                    if j["majority"] is not None and acc is not None and abs(acc - j["majority"]) < 0.5:
+                        tqdm.write(f"warning: {n} dev accuracy {acc:.1f} is the majority-class rate: the model may "
+                                   "have collapsed to one class (common with fp16 or lr >= 3e-5; SPEC §6).")
             log.write(json.dumps(record) + "\n")
             log.flush()
             if step % cfg.save_every == 0 or last or state["stale"] >= cfg.patience:
-                save_checkpoint(run, state, model, head, opt, sched, scaler, cfg.keep_last)
+                save_checkpoint(run, state, model, heads, opt, sched, scaler, cfg.keep_last)
         bar.update(1)
         if CRASH_AT_STEP == step:
             raise KeyboardInterrupt(f"simulated crash after step {step}")
@@ -185,24 +216,29 @@ def fit(cfg, task, model, run, data, resume=False):
     log.close()
     best = load_file(run / "best.safetensors", device=str(device))  # reload the best state
     model.load_state_dict({k[8:]: v for k, v in best.items() if k.startswith("encoder.")})
-    head.load_state_dict({k[5:]: v for k, v in best.items() if k.startswith("head.")})
+    for n, h in heads.items():
+        h.load_state_dict({k[len(n) + 6:]: v for k, v in best.items() if k.startswith(f"head.{n}.")})
     save_model(model, run / "encoder")
-    atomic_write(run / "head.safetensors", lambda tmp: save_file(
-        {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}, tmp))
-    return dict(step=state["best_step"], **state["best_metrics"]), head
+    for n, h in heads.items():  # one task: head.safetensors; several: heads/<task>.safetensors
+        path = run / "head.safetensors" if len(heads) == 1 else run / "heads" / f"{n}.safetensors"
+        path.parent.mkdir(exist_ok=True)
+        atomic_write(path, lambda tmp: save_file({k: v.detach().cpu().contiguous() for k, v in h.state_dict().items()},
+                                                 tmp))
+    return state["best_step"], state["best_metrics"]
 
 
-def save_checkpoint(run, state, model, head, opt, sched, scaler, keep):
+def save_checkpoint(run, state, model, heads, opt, sched, scaler, keep):
     """Write checkpoints/.tmp-step-N/ fully, then rename it to step-N: a killed write is never loaded."""
     ck = run / "checkpoints"
     tmp, final = ck / f".tmp-step-{state['step']:08d}", ck / f"step-{state['step']:08d}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     save_model(model, tmp / "encoder")
-    save_file({k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}, tmp / "head.safetensors")
+    save_file({f"{n}.{k}": v.detach().cpu().contiguous() for n, h in heads.items() for k, v in h.state_dict().items()},
+              tmp / "heads.safetensors")
     rng = dict(torch=torch.get_rng_state(), py=random.getstate(), np=np.random.get_state(),
                cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
-    torch.save(dict(state=dict(state), opt=opt.state_dict(), sched=sched.state_dict(), rng=rng,
+    torch.save(dict(state=json.loads(json.dumps(state)), opt=opt.state_dict(), sched=sched.state_dict(), rng=rng,
                     scaler=scaler.state_dict() if scaler else None), tmp / "trainer.pt")
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
@@ -210,7 +246,7 @@ def save_checkpoint(run, state, model, head, opt, sched, scaler, keep):
         shutil.rmtree(old)
 
 
-def restore(run, model, head, opt, sched, scaler):
+def restore(run, model, heads, opt, sched, scaler):
     """Load the newest complete checkpoint into the live objects; None if there is none yet."""
     done = sorted((run / "checkpoints").glob("step-*"))
     if not done:
@@ -218,7 +254,9 @@ def restore(run, model, head, opt, sched, scaler):
     ck = done[-1]
     from model.load import load_model
     model.load_state_dict(load_model(ck / "encoder").state_dict())
-    head.load_state_dict(load_file(ck / "head.safetensors"))
+    saved_heads = load_file(ck / "heads.safetensors")
+    for n, h in heads.items():
+        h.load_state_dict({k[len(n) + 1:]: v for k, v in saved_heads.items() if k.startswith(n + ".")})
     saved = torch.load(ck / "trainer.pt", map_location="cpu", weights_only=False)  # our own file
     opt.load_state_dict(saved["opt"])
     sched.load_state_dict(saved["sched"])

@@ -1,0 +1,50 @@
+"""Multi-task intermediate training: the sampler's probabilities and draws, and a run over three heads."""
+import json
+
+import pytest
+import torch
+from conftest import shared
+
+import xstilts
+from data_scripts import demo
+from tasks.config import Config
+from tasks.train import sampling_probs, task_index
+
+
+@pytest.mark.parametrize("overrides, want", [
+    ({}, [0.1, 0.3, 0.6]),  # proportional to size
+    ({"sampling_cap": 300}, [1 / 7, 3 / 7, 3 / 7]),  # p ∝ min(N, cap)
+    ({"sampling_temperature": 2.0}, [x / sum([10, 300 ** .5, 600 ** .5]) for x in (10, 300 ** .5, 600 ** .5)]),
+    ({"sampling": "uniform"}, [1 / 3] * 3),
+])
+def test_sampler_probabilities_and_empirical_frequencies(overrides, want):
+    probs = sampling_probs([100, 300, 600], Config(**overrides))
+    assert probs.tolist() == pytest.approx(want)
+    draws = torch.bincount(torch.tensor([task_index(s, probs, seed=3) for s in range(20000)]), minlength=3)
+    assert (draws / 20000.0).tolist() == pytest.approx(want, abs=0.012)
+    assert [task_index(s, probs, 3) for s in range(50)] == [task_index(s, probs, 3) for s in range(50)]
+
+
+def test_multitask_run_trains_every_task_and_reports_each_metric(tmp_path, tiny_dir):
+    demo.make_data(tmp_path / "data", __import__("random").Random(0))
+    for task, files in (("commonsenseqa", {"train_rand_split.jsonl": "dev_rand_split.jsonl",
+                                           "dev_rand_split.jsonl": "dev_rand_split.jsonl"}),
+                        ("squad_v2", {"train-v2.0.json": "dev-v2.0.head-Normans.json",
+                                      "dev-v2.0.json": "dev-v2.0.head-Normans.json"})):
+        (tmp_path / "data" / task).mkdir()
+        for name, src in files.items():
+            (tmp_path / "data" / task / name).symlink_to(shared(task, src))
+    argv = ["intermediate", "--task", "mnli,commonsenseqa,squad_v2", "--model", str(tiny_dir), "--data-dir",
+            str(tmp_path / "data"), "--runs-dir", str(tmp_path), "--name", "mt", "--max-train-examples", "48",
+            "--eval-examples", "16", "--epochs", "1", "--batch-size", "8", "--max-len", "96", "--dtype", "fp32",
+            "--log-every", "1", "--eval-every", "6", "--sampling", "uniform"]
+    assert xstilts.main(argv) == 0
+    results = json.loads((tmp_path / "mt" / "results.json").read_text())
+    assert set(results) == {"mnli", "commonsenseqa", "squad_v2"}
+    assert "accuracy" in results["mnli"]["en-dev"] and "f1" in results["squad_v2"]["en-dev"]
+    log = [json.loads(line) for line in (tmp_path / "mt" / "metrics.jsonl").read_text().splitlines()]
+    assert {r["task"] for r in log} == {"mnli", "commonsenseqa", "squad_v2"}  # every task was trained
+    assert [r["step"] for r in log] == list(range(1, len(log) + 1))  # one pass over every task's windows
+    assert len(log) > 18 and set(log[-1]["dev"]) == {"mnli", "commonsenseqa", "squad_v2"}
+    for task in results:
+        assert (tmp_path / "mt" / "heads" / f"{task}.safetensors").exists()
