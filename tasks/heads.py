@@ -7,6 +7,7 @@
                   n-best spans of all windows are decoded back to character spans (`decode`), with
                   SQuAD v2's no-answer option (the `<s>` position)
   Tag             a label per word, read off its first sub-token (-100 elsewhere: ignored by the loss)
+  MLM             the checkpoint's own masked-LM head, scored only at the masked positions
 Protocol constants (SPEC §5): doc stride 128, max query 64, n-best 20, max answer 30 tokens.
 """
 import torch
@@ -38,7 +39,7 @@ class Classify(nn.Module):
         return F.cross_entropy(logits.float(), labels)
 
     @staticmethod
-    def predict(logits):
+    def predict(logits, labels=None):
         return logits.argmax(-1)
 
 
@@ -67,7 +68,7 @@ class Span(nn.Module):
         return (F.cross_entropy(logits[..., 0], labels[:, 0]) + F.cross_entropy(logits[..., 1], labels[:, 1])) / 2
 
     @staticmethod
-    def predict(logits):
+    def predict(logits, labels=None):
         return logits
 
 
@@ -85,14 +86,35 @@ class Tag(nn.Module):
         return F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE)
 
     @staticmethod
-    def predict(logits):
+    def predict(logits, labels=None):
         return logits.argmax(-1)
 
 
-def make_head(task, hidden):
+class MLM(nn.Module):
+    """No parameters of its own: the encoder's LM head (tied to the word embeddings) is trained with it."""
+
+    def __init__(self, lm_logits):
+        super().__init__()
+        self.lm = lm_logits  # model.mlm_logits: a bound method, so its weights are not registered twice
+
+    def forward(self, h):  # the vocabulary matmul runs only on masked rows, in loss / predict
+        return h
+
+    def loss(self, h, labels):  # labels (B, T): the original token at masked positions, IGNORE elsewhere
+        sel = labels != IGNORE
+        return F.cross_entropy(self.lm(h[sel]).float(), labels[sel])
+
+    def predict(self, h, labels):
+        out = torch.full(labels.shape, IGNORE, device=labels.device)
+        sel = labels != IGNORE
+        out[sel] = self.lm(h[sel]).argmax(-1)
+        return out
+
+
+def make_head(task, hidden, model=None):
     n = len(getattr(task, "LABELS", ()))
     heads = dict(classify=lambda: Classify(hidden, n), choice=lambda: MultipleChoice(hidden, task.CHOICES),
-                 span=lambda: Span(hidden), tag=lambda: Tag(hidden, n))
+                 span=lambda: Span(hidden), tag=lambda: Tag(hidden, n), mlm=lambda: MLM(model.mlm_logits))
     if task.HEAD not in heads:
         raise ValueError(f"tasks/{task.__name__.split('.')[-1]}.py: unknown HEAD {task.HEAD!r}")
     return heads[task.HEAD]()

@@ -51,8 +51,8 @@ def predict(model, head, features, pad_id, batch_size, dtype, device):
     with autocast(device.type, dtype):
         for s in range(0, len(order), batch_size):
             rows = order[s:s + batch_size]
-            ids, mask, _ = common.collate(features, rows, pad_id, device)
-            out = head.predict(head(model(ids, mask))).cpu()
+            ids, mask, labels = common.collate(features, rows, pad_id, device)
+            out = head.predict(head(model(ids, mask)), labels).cpu()
             for r, i in enumerate(rows):
                 pred[i] = out[r].item() if out.dim() == 1 else out[r, : len(features[i]["ids"])]
     return pred
@@ -68,7 +68,7 @@ def score(task, examples, features, pred):
         answers = {i: heads.decode(examples[i]["context"], fs, ps, v2=getattr(task, "V2", False))
                    for i, (fs, ps) in by_example.items()}
         return metrics.squad(answers, {i: [t for _, t in examples[i]["answers"]] for i in by_example})
-    if task.HEAD == "tag":  # token accuracy over scored (first sub-token) positions
+    if task.HEAD in ("tag", "mlm"):  # token accuracy over scored positions (first sub-tokens; masked tokens)
         pairs = [(int(p), g) for f, ps in zip(features, pred) for p, g in zip(ps, f["label"]) if g != heads.IGNORE]
         return {task.METRIC: metrics.accuracy(*zip(*pairs))}
     gold = [f["label"] for f in features]
@@ -118,7 +118,7 @@ def fit(cfg, tasks, model, run, data, resume=False):
         train_f, dev_f = train_task.encode(train, tok, cfg.max_len), task.encode(dev, tok, cfg.max_len)
         labels = [f["label"] for f in dev_f if isinstance(f["label"], int)]
         jobs[name] = dict(task=task, train_f=train_f, dev=dev, dev_f=dev_f, lengths=[common.length(f) for f in train_f],
-                          head=make_head(task, model.config.hidden_size).to(device),
+                          head=make_head(task, model.config.hidden_size, model).to(device),
                           majority=100.0 * max(np.bincount(labels)) / len(labels) if labels else None)
     names = list(jobs)
     params = [p for m in (model, *(j["head"] for j in jobs.values())) for p in m.parameters()]

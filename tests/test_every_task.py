@@ -50,6 +50,7 @@ FIXTURES = {
              "xnli/test-de.tsv": "".join(f"{a}\t{b}\t{y}\n" for a, b, y in NLI)},
     "tatoeba": {"tatoeba/tatoeba.deu-eng.deu": "Hallo.\nDanke.\n", "tatoeba/tatoeba.deu-eng.eng": "Hello.\nThanks.\n"},
 }
+FIXTURES["mlm"] = {f"mlm/{s}.txt": "Das ist ein Satz.\nC'est une phrase.\n这是一个句子。\n" for s in ("train", "dev")}
 FIXTURES["anli_plus"] = {**FIXTURES["snli"], **FIXTURES["mnli"], **FIXTURES["anli"]}
 
 

@@ -48,3 +48,49 @@ def test_multitask_run_trains_every_task_and_reports_each_metric(tmp_path, tiny_
     assert len(log) > 18 and set(log[-1]["dev"]) == {"mnli", "commonsenseqa", "squad_v2"}
     for task in results:
         assert (tmp_path / "mt" / "heads" / f"{task}.safetensors").exists()
+
+
+def test_mlm_masking_statistics(tok):
+    """15% of the non-special tokens are chosen; of those 80% <mask>, 10% random, 10% kept; specials never."""
+    import random
+
+    from tasks import mlm
+    from conftest import tatoeba
+    lines = tatoeba("deu") + tatoeba("jpn") + tatoeba("ara")
+    feats = mlm.encode([dict(text=t) for t in lines], tok, 128)
+    encs = tok(lines, max_len=128)
+    chosen = masked = kept = rand = 0
+    for f, e in zip(feats, encs):
+        for i, (orig, new, lab, special) in enumerate(zip(e.ids, f["ids"], f["label"], e.special_tokens_mask)):
+            if special:
+                assert new == orig and lab == -100
+            elif lab != -100:
+                chosen += 1
+                assert lab == orig
+                masked += new == tok.mask_id
+                kept += new == orig
+                rand += new not in (orig, tok.mask_id)
+    ordinary = sum(len(e.ids) - sum(e.special_tokens_mask) for e in encs)
+    assert chosen / ordinary == pytest.approx(0.15, abs=0.01)
+    assert (masked / chosen, rand / chosen, kept / chosen) == pytest.approx((0.8, 0.1, 0.1), abs=0.015)
+    assert mlm.encode([dict(text=lines[0])], tok, 128) == mlm.encode([dict(text=lines[0])], tok, 128)  # static
+    ids, labels = mlm.mask([0, 5, 6, 2], [1, 0, 0, 1], 10, 9, random.Random(0), never={0, 1, 2, 3, 9})
+    assert ids[0] == 0 and ids[3] == 2 and sum(lab != -100 for lab in labels) == 1
+
+
+def test_mlm_in_the_mix_trains_the_checkpoint_lm_head(tmp_path, tiny_dir):
+    from conftest import tatoeba
+    from safetensors.torch import load_file
+    demo.make_data(tmp_path / "data", __import__("random").Random(0))
+    (tmp_path / "data" / "mlm").mkdir()
+    for split, langs in (("train", ("deu", "rus", "jpn")), ("dev", ("ara",))):
+        (tmp_path / "data" / "mlm" / f"{split}.txt").write_text(
+            "\n".join(line for lang in langs for line in tatoeba(lang, 40)) + "\n", encoding="utf-8")
+    argv = ["intermediate", "--task", "mnli,mlm", "--model", str(tiny_dir), "--data-dir", str(tmp_path / "data"),
+            "--runs-dir", str(tmp_path), "--name", "m", "--max-train-examples", "40", "--epochs", "1",
+            "--batch-size", "8", "--max-len", "64", "--dtype", "fp32", "--lr", "1e-3", "--eval-every", "5"]
+    assert xstilts.main(argv) == 0
+    results = json.loads((tmp_path / "m" / "results.json").read_text())
+    assert 0 <= results["mlm"]["en-dev"]["accuracy"] <= 100
+    before, after = load_file(tiny_dir / "model.safetensors"), load_file(tmp_path / "m" / "encoder" / "model.safetensors")
+    assert not torch.equal(before["lm_head.dense.weight"], after["lm_head.dense.weight"])  # the LM head was trained
