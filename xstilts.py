@@ -111,8 +111,9 @@ def train_stage(cfg, task_names, init, resume):
     task_names: one task, or a comma list (multi-task training)."""
     from tasks.common import get_task
     from tasks.train import fit, load_data
-    tasks = {n: get_task(n) for n in task_names.split(",")}
-    data = {n: load_data(cfg, t) for n, t in tasks.items()}  # bad or missing data stops here, before a run dir
+    tasks = {n: get_task(n.split("@")[0]) for n in task_names.split(",")}  # mnli@hi: MNLI in Hindi
+    data = {n: load_data(cfg, t, n.split("@")[1] if "@" in n else cfg.lang)  # bad data stops here, before a run dir
+            for n, t in tasks.items()}
     if cfg.dtype == "fp16" and device_of(cfg).type != "cuda":
         raise UserError("--dtype fp16 needs a CUDA GPU; use bf16 or fp32 on CPU.")
     model = encoder_of(init, device_of(cfg))
@@ -180,7 +181,7 @@ def write_results(run, results):
 
 def cmd_intermediate(args):
     names = args.task or "mnli"
-    first = names.split(",")[0]  # HPARAMS: the first task's (a multi-task run has one schedule)
+    first = names.split(",")[0].split("@")[0]  # HPARAMS: the first task's (a multi-task run has one schedule)
     cfg = named(resolve(args, first), f"intermediate-{names.replace(',', '+')}", args)
     train_stage(cfg, names, cfg.model, args.resume)
 
@@ -209,7 +210,7 @@ def cmd_run(args):
     from tasks.common import get_task
     from tasks.config import read_yaml
     values = read_yaml(args.config)
-    base = resolve(args, values.get("task", "mnli").split(",")[0], values)
+    base = resolve(args, values.get("task", "mnli").split(",")[0].split("@")[0], values)
     root = Path(base.runs_dir) / (base.name or f"run-{base.task}")
     if root.exists() and not args.resume:
         raise UserError(f"{root}: this run directory exists; continue it with --resume or pick another --name.")
@@ -222,7 +223,7 @@ def cmd_run(args):
         train_stage(cfg, task, init, args.resume and run.exists())
 
     inter = root / "intermediate"
-    train_once(stage(base.task.split(",")[0], "intermediate", {}), base.task, base.model)
+    train_once(stage(base.task.split(",")[0].split("@")[0], "intermediate", {}), base.task, base.model)
     results = {}
     for target in [t for t in base.targets.split(",") if t]:
         cfg, init = stage(target, target, {"task": target, "init": str(inter)}), inter

@@ -19,6 +19,7 @@ class Config:
     targets: str = "xnli,tatoeba"  # `run`: the targets trained/evaluated after the intermediate task
     init: str = ""  # target/eval: a run directory or a model to start from
     langs: str = ""  # eval: comma list of languages; empty = every language of the target
+    lang: str = "en"  # language of the training data (translated MNLI, SQuAD...); per task: --task mnli@hi
     data_dir: str = "data"
     runs_dir: str = "runs"
     name: str = ""  # run directory name under runs_dir (default: <command>-<task>)

@@ -2,6 +2,9 @@
 
 Files: <data-dir>/mnli/train.tsv, dev_matched.tsv — GLUE's MNLI.zip layout (header row; columns read by
 name: sentence1, sentence2, gold_label). Get them: python -m data_scripts.mnli. SPEC §2, §6.
+Translated training data (`--task mnli@hi` or `--lang hi`): XNLI-MT-1.0's machine-translated MNLI train,
+<data-dir>/mnli/XNLI-MT-1.0/multinli/multinli.train.{lang}.tsv (header premise, hypo, label).
+Selection stays on the English dev set.
 """
 from tasks import common
 
@@ -11,11 +14,14 @@ METRIC = "accuracy"
 LANGS = ["en"]
 HPARAMS = dict(batch_size=32, epochs=2.0, max_len=256)  # SPEC §6 (the XNLI-on-MNLI recipe)
 FILES = {"train": "train.tsv", "dev": "dev_matched.tsv"}
+TRAIN_LANGS = "en ar bg de el es fr hi ru sw th tr ur vi zh".split()  # XNLI-MT-1.0 (SPEC §2)
 
 
 def load(data_dir, split, lang="en"):
     if split not in FILES:
         raise common.UserError(f"mnli has no split {split!r}; it has {', '.join(FILES)}.")
+    if split == "train" and lang != "en":
+        return load_translated(common.data_file(data_dir, "mnli", f"XNLI-MT-1.0/multinli/multinli.train.{lang}.tsv"))
     path = common.data_file(data_dir, "mnli", FILES[split])
     with open(path, encoding="utf-8") as f:
         header = f.readline().rstrip("\n").split("\t")
@@ -37,3 +43,14 @@ def load(data_dir, split, lang="en"):
 def encode(examples, tok, max_len):
     encs = tok([e["a"] for e in examples], [e["b"] for e in examples], max_len=max_len)
     return [dict(ids=enc.ids, label=e["label"]) for e, enc in zip(examples, encs)]
+
+
+def load_translated(path):
+    def parse(cols):
+        if len(cols) != 3:
+            raise ValueError(f"{len(cols)} columns, expected premise, hypo, label")
+        label = "contradiction" if cols[2] == "contradictory" else cols[2]
+        if label not in LABELS:
+            raise ValueError(f"label {cols[2]!r} not in {LABELS}")
+        return dict(a=cols[0], b=cols[1], label=LABELS.index(label))
+    return common.read_tsv(path, parse, header=True)

@@ -2,7 +2,8 @@
 
 Files: <data-dir>/squad_v1/{train-v1.1.json, dev-v1.1.json} from rajpurkar's SQuAD-explorer (SPEC §2-3).
 An example becomes one feature per doc-stride window (tasks/heads.py: windows, decode). Metric: SQuAD
-EM/F1 (tasks/metrics.py); the selection metric is F1.
+EM/F1 (tasks/metrics.py); the selection metric is F1. `--task squad_v1@de`: XTREME's translate-train
+SQuAD, <data-dir>/squad_v1/translate-train/squad.translate.train.en-de.json (selection stays English).
 """
 import json
 
@@ -14,6 +15,7 @@ LANGS = ["en"]
 V2 = False
 HPARAMS = dict(batch_size=16, epochs=2.0, max_len=384)  # SPEC §6 (XQuAD/MLQA/TyDiQA recipe)
 FILES = {"train": "train-v1.1.json", "dev": "dev-v1.1.json"}
+TRAIN_LANGS = "en ar de el es hi ru th tr vi zh".split()  # XTREME's translate-train SQuAD (SPEC §2)
 
 
 def read(path):
@@ -43,6 +45,8 @@ def read(path):
 def load(data_dir, split, lang="en"):
     if split not in FILES:
         raise common.UserError(f"squad has no split {split!r}; it has {', '.join(FILES)}.")
+    if split == "train" and lang != "en":  # XTREME's layout: translate-train/squad.translate.train.en-{lang}.json
+        return read(common.data_file(data_dir, "squad_v1", f"translate-train/squad.translate.train.en-{lang}.json"))
     return read(common.data_file(data_dir, __name__.split(".")[-1], FILES[split]))
 
 

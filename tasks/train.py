@@ -79,10 +79,14 @@ def score(task, examples, features, pred):
     return result
 
 
-def load_data(cfg, task):
-    """The English training data (TRAIN_ON's, e.g. MNLI for XNLI) and the first eval_examples of dev."""
+def load_data(cfg, task, lang="en"):
+    """The training data (TRAIN_ON's, e.g. MNLI for XNLI; English unless `lang` names a translation the
+    task file lists in TRAIN_LANGS) and the first eval_examples of the English dev set."""
     train_task = common.get_task(getattr(task, "TRAIN_ON", task.__name__.split(".")[-1]))
-    train = load_split(cfg, train_task, "train")
+    have = getattr(train_task, "TRAIN_LANGS", ["en"])
+    if lang not in have:
+        raise UserError(f"{train_task.__name__.split('.')[-1]} has no {lang!r} training data; it has {' '.join(have)}.")
+    train = load_split(cfg, train_task, "train", lang)
     if cfg.max_train_examples:  # a fixed seeded subset (data-volume sweeps)
         keep = sorted(random.Random(cfg.seed).sample(range(len(train)), min(cfg.max_train_examples, len(train))))
         train = [train[i] for i in keep]

@@ -94,3 +94,22 @@ def test_mlm_in_the_mix_trains_the_checkpoint_lm_head(tmp_path, tiny_dir):
     assert 0 <= results["mlm"]["en-dev"]["accuracy"] <= 100
     before, after = load_file(tiny_dir / "model.safetensors"), load_file(tmp_path / "m" / "encoder" / "model.safetensors")
     assert not torch.equal(before["lm_head.dense.weight"], after["lm_head.dense.weight"])  # the LM head was trained
+
+
+def test_translated_intermediate_data_alone_or_mixed_with_english(tmp_path, tiny_dir, capsys):
+    rng = __import__("random").Random(0)
+    demo.make_data(tmp_path / "data", rng)
+    mt = tmp_path / "data" / "mnli" / "XNLI-MT-1.0" / "multinli" / "multinli.train.de.tsv"
+    mt.parent.mkdir(parents=True)
+    rows = [demo.nli("de", rng) for _ in range(60)]  # XNLI-MT's layout and its "contradictory" spelling
+    mt.write_text("premise\thypo\tlabel\n" + "".join(
+        f"{a}\t{b}\t{'contradictory' if y == 'contradiction' else y}\n" for a, b, y in rows), encoding="utf-8")
+    common = ["--model", str(tiny_dir), "--data-dir", str(tmp_path / "data"), "--runs-dir", str(tmp_path),
+              "--max-train-examples", "32", "--epochs", "1", "--batch-size", "8", "--max-len", "64", "--dtype", "fp32"]
+    assert xstilts.main(["intermediate", "--task", "mnli,mnli@de", "--name", "mix", *common]) == 0
+    assert set(json.loads((tmp_path / "mix" / "results.json").read_text())) == {"mnli", "mnli@de"}
+    assert xstilts.main(["intermediate", "--task", "mnli", "--lang", "de", "--name", "de", *common]) == 0
+    assert xstilts.main(["intermediate", "--task", "squad_v2@de", "--name", "x", *common]) == 2
+    assert "squad_v2 has no 'de' training data" in capsys.readouterr().err
+    assert xstilts.main(["intermediate", "--task", "mnli@hi", "--name", "y", *common]) == 2
+    assert "multinli.train.hi.tsv: missing" in capsys.readouterr().err
