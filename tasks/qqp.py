@@ -25,7 +25,9 @@ def load(data_dir, split, lang="en"):
         raise common.UserError(f"{path}:1: header lacks question1/question2/is_duplicate; is this GLUE QQP?") from None
 
     def parse(cols):
-        if len(cols) != len(header) or cols[y] not in ("0", "1"):
-            raise ValueError(f"{len(cols)} columns or is_duplicate {cols[y]!r} not 0/1")
+        if len(cols) != len(header):
+            raise ValueError(f"{len(cols)} columns, header has {len(header)}")
+        if cols[y] not in ("0", "1"):
+            raise ValueError(f"is_duplicate {cols[y]!r} not 0/1")
         return dict(a=cols[a], b=cols[b], label=int(cols[y]))
     return common.read_tsv(path, parse, header=True)

@@ -50,6 +50,8 @@ FIXTURES = {
              "xnli/test-de.tsv": "".join(f"{a}\t{b}\t{y}\n" for a, b, y in NLI)},
     "tatoeba": {"tatoeba/tatoeba.deu-eng.deu": "Hallo.\nDanke.\n", "tatoeba/tatoeba.deu-eng.eng": "Hello.\nThanks.\n"},
 }
+FIXTURES["ccg"] = {f"ccg/{s}.tsv": "Pierre Vinken will join .\tN/N N (S[dcl]\\NP)/(S[b]\\NP) S[b]\\NP .\n"
+                   "He joined .\tNP S[dcl]\\NP .\n" for s in ("train", "dev")}
 FIXTURES["mlm"] = {f"mlm/{s}.txt": "Das ist ein Satz.\nC'est une phrase.\n这是一个句子。\n" for s in ("train", "dev")}
 FIXTURES["anli_plus"] = {**FIXTURES["snli"], **FIXTURES["mnli"], **FIXTURES["anli"]}
 
@@ -91,3 +93,35 @@ def test_every_task_appears_in_stats(name, data, capsys):
                          "--model", str(shared("tokenizer", "xlm-roberta")), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["examples"] >= 2 and out["skipped"] == 0
+
+
+@pytest.mark.parametrize("name, rel, text, message", [
+    ("mnli", "mnli/dev_matched.tsv", "index\tsentence1\tsentence2\tgold_label\n0\tA.\tB.\tperhaps\n",
+     r"dev_matched.tsv:2 \(label 'perhaps' not in"),
+    ("snli", "snli/snli_1.0_dev.jsonl", '{"gold_label": "neutral", "sentence1": "A."}\n', r"snli_1.0_dev.jsonl:1 \('sentence2'\)"),
+    ("cosmosqa", "cosmosqa/valid.csv", "id,context,question,answer0,answer1,answer2,answer3,label\n1,c,q,a,b,c,d,7\n",
+     r"valid.csv:2 \(label '7'"),
+    ("ccg", "ccg/dev.tsv", "He joined .\tNP S[dcl]\\NP\n", r"dev.tsv:1 \(3 words but 2 supertags\)"),
+    ("qqp", "qqp/dev.tsv", "id\tqid1\tqid2\tquestion1\tquestion2\tis_duplicate\n1\t1\t2\tHow?\n",
+     r"dev.tsv:2 \(4 columns"),
+])
+def test_malformed_row_missing_field_and_unknown_label_name_file_and_line(tmp_path, name, rel, text, message):
+    from model import UserError
+    (tmp_path / rel).parent.mkdir(parents=True)
+    (tmp_path / rel).write_text(text, encoding="utf-8")
+    examples, skipped = common.get_task(name).load(tmp_path, "dev", "en")
+    with pytest.raises(UserError, match=message):
+        common.check_skipped(examples, skipped, 0.01, f"{name} dev en")
+
+
+def test_ccg_without_a_file_says_how_to_make_one(tmp_path):
+    from model import UserError
+    with pytest.raises(UserError, match="missing; make it from CCGbank"):
+        common.get_task("ccg").load(tmp_path, "train")
+
+
+def test_tagging_head_trains_on_ccg(data, tiny_dir, tmp_path):
+    argv = ["intermediate", "--task", "ccg", "--model", str(tiny_dir), "--data-dir", str(data), "--runs-dir",
+            str(tmp_path), "--name", "c", "--epochs", "3", "--batch-size", "2", "--dtype", "fp32", "--lr", "1e-2"]
+    assert xstilts.main(argv) == 0
+    assert 0 <= json.loads((tmp_path / "c" / "results.json").read_text())["ccg"]["en-dev"]["accuracy"] <= 100
