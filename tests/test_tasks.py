@@ -140,7 +140,8 @@ def test_every_task_with_files_has_a_data_script_with_official_https_sources():
     from pathlib import Path
     scripts = {p.stem for p in (Path(download.__file__).parent).glob("*.py")} - {"__init__", "download", "demo"}
     for name in common.task_names():
-        assert name in scripts or name in ("xnli", "tatoeba", "mnli"), f"data_scripts/{name}.py is missing"
+        user_supplied = ("ccg", "mlm")  # CCGbank is LDC-licensed; MLM text is the user's own choice
+        assert name in scripts or name in user_supplied, f"data_scripts/{name}.py is missing"
     for name in sorted(scripts - {"mnli", "xnli", "tatoeba", "anli_plus"}):
         sources = importlib.import_module(f"data_scripts.{name}").SOURCES
         for url, file_name, digest, members in sources:
