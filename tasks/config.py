@@ -50,6 +50,7 @@ class Config:
     sampling: str = "proportional"  # or uniform
     sampling_cap: int = 0  # 0 = no cap
     sampling_temperature: float = 1.0
+    share_heads: str = ""  # "a=b,...": task a trains task b's head (e.g. mnli@hi=mnli); default a head each
     # retrieval (SPEC §4)
     layer: int = 14
     pool: str = "mean"

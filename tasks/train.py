@@ -125,7 +125,13 @@ def fit(cfg, tasks, model, run, data, resume=False):
                           head=make_head(task, model.config.hidden_size, model).to(device),
                           majority=100.0 * max(np.bincount(labels)) / len(labels) if labels else None)
     names = list(jobs)
-    params = [p for m in (model, *(j["head"] for j in jobs.values())) for p in m.parameters()]
+    for pair in filter(None, cfg.share_heads.split(",")):  # "mnli@hi=mnli": the first trains the second's head
+        a, _, b = pair.partition("=")
+        if a not in jobs or b not in jobs or a == b or jobs[a]["task"].HEAD != jobs[b]["task"].HEAD:
+            raise UserError(f"--share-heads {pair}: both must be tasks of this run with the same head type.")
+        jobs[a]["head"] = jobs[b]["head"]
+    heads = {n: j["head"] for n, j in jobs.items() if all(j["head"] is not jobs[m]["head"] for m in names[:names.index(n)])}
+    params = [p for m in (model, *heads.values()) for p in m.parameters()]
     groups = [dict(params=[p for p in params if p.ndim >= 2], weight_decay=cfg.weight_decay),  # 2-D weights decay
               dict(params=[p for p in params if p.ndim < 2], weight_decay=0.0)]  # biases, LayerNorms do not
     opt = torch.optim.AdamW(groups, lr=cfg.lr, eps=cfg.adam_eps, fused=device.type == "cuda")  # fused on GPU
@@ -141,7 +147,6 @@ def fit(cfg, tasks, model, run, data, resume=False):
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: s / max(1, warm) if s < warm else
                                               max(0.0, (total - s) / max(1, total - warm)))
     scaler = torch.amp.GradScaler(device.type) if cfg.dtype == "fp16" else None  # fp16 only; bf16 needs none
-    heads = {n: j["head"] for n, j in jobs.items()}
     state = dict(step=0, tasks={n: dict(epoch=0, pos=0) for n in names}, best=None, best_step=0, best_metrics={},
                  stale=0)
     if resume:
@@ -224,7 +229,7 @@ def fit(cfg, tasks, model, run, data, resume=False):
         h.load_state_dict({k[len(n) + 6:]: v for k, v in best.items() if k.startswith(f"head.{n}.")})
     save_model(model, run / "encoder")
     for n, h in heads.items():  # one task: head.safetensors; several: heads/<task>.safetensors
-        path = run / "head.safetensors" if len(heads) == 1 else run / "heads" / f"{n}.safetensors"
+        path = run / "head.safetensors" if len(jobs) == 1 else run / "heads" / f"{n}.safetensors"
         path.parent.mkdir(exist_ok=True)
         atomic_write(path, lambda tmp: save_file({k: v.detach().cpu().contiguous() for k, v in h.state_dict().items()},
                                                  tmp))

@@ -109,6 +109,10 @@ def test_translated_intermediate_data_alone_or_mixed_with_english(tmp_path, tiny
     assert xstilts.main(["intermediate", "--task", "mnli,mnli@de", "--name", "mix", *common]) == 0
     assert set(json.loads((tmp_path / "mix" / "results.json").read_text())) == {"mnli", "mnli@de"}
     assert xstilts.main(["intermediate", "--task", "mnli", "--lang", "de", "--name", "de", *common]) == 0
+    assert xstilts.main(["intermediate", "--task", "mnli,mnli@de", "--share-heads", "mnli@de=mnli", "--name", "shared",
+                         *common]) == 0
+    assert [p.name for p in (tmp_path / "shared" / "heads").iterdir()] == ["mnli.safetensors"]  # one head for both
+    assert set(json.loads((tmp_path / "shared" / "results.json").read_text())) == {"mnli", "mnli@de"}
     assert xstilts.main(["intermediate", "--task", "squad_v2@de", "--name", "x", *common]) == 2
     assert "squad_v2 has no 'de' training data" in capsys.readouterr().err
     assert xstilts.main(["intermediate", "--task", "mnli@hi", "--name", "y", *common]) == 2
