@@ -121,3 +121,10 @@ def test_each_head_trains_and_reports_its_metric(tmp_path, tiny_dir, task, files
     assert 0.0 <= result[metric] <= 100.0
     if task == "squad_v2":
         assert set(result) == {"exact_match", "f1"}
+
+
+def test_all_no_answer_predictions_on_the_squad_v2_slice(data):
+    """The official v2 rule: an empty prediction is right exactly on the 112 unanswerable questions of 208."""
+    examples, _ = squad_v2.load(data, "dev")
+    result = metrics.squad({e["id"]: "" for e in examples}, {e["id"]: [t for _, t in e["answers"]] for e in examples})
+    assert result["exact_match"] == result["f1"] == pytest.approx(100 * 112 / 208)
