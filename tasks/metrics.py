@@ -6,6 +6,8 @@ is right only when the prediction is empty too.
 """
 import re
 import string
+import sys
+import unicodedata
 from collections import Counter
 
 
@@ -46,3 +48,65 @@ def squad(predictions, answers):
         em += max(float(squad_normalize(predictions[qid]) == squad_normalize(g)) for g in golds)
         f1 += max(squad_f1(predictions[qid], g) for g in golds)
     return {"exact_match": 100.0 * em / len(answers), "f1": 100.0 * f1 / len(answers)}
+
+
+def chunks(tags):
+    """Chunks (type, first, last) of one tag sequence, by seqeval's default (conlleval) rules: a tag's first
+    character is its position mark (B I E S O), the rest after a '-' its type. Tags without a prefix —
+    UPOS — are read the same way ("NOUN": mark N, type "OUN"), so runs of one tag merge into one chunk and
+    POS "F1" is not token accuracy (SPEC §5). Reproduced as XTREME scores it, deliberately not fixed."""
+    out, start, prev_mark, prev_type = [], 0, "O", ""
+    for i, tag in enumerate(list(tags) + ["O"]):
+        mark, kind = tag[0], tag[1:].split("-", maxsplit=1)[-1] or "_"
+        ends = (prev_mark in "ES" or (prev_mark in "BI" and mark in "BSO")
+                or (prev_mark not in "O." and prev_type != kind))
+        starts = mark in "BS" or (prev_mark in "ESO" and mark in "EI") or (mark not in "O." and prev_type != kind)
+        if ends:
+            out.append((prev_type, start, i - 1))
+        if starts:
+            start = i
+        prev_mark, prev_type = mark, kind
+    return out
+
+
+def chunk_f1(gold, pred):
+    """seqeval.metrics.f1_score (default mode, micro average) ×100 over lists of tag sequences."""
+    if len(gold) != len(pred) or any(len(g) != len(p) for g, p in zip(gold, pred)):
+        raise ValueError("chunk_f1: gold and predicted sequences differ in number or length")
+    # seqeval joins the sentences with an "O" after each and chunks the whole: a sentence that follows
+    # another starts after an "O" (type "_"), the first one after nothing (type "") — it matters for "X".
+    g, p = (set(chunks([t for s in seqs for t in list(s) + ["O"]])) for seqs in (gold, pred))
+    tp = len(g & p)
+    return 100.0 * 2 * tp / (len(g) + len(p)) if tp else 0.0
+
+
+PUNCT = {chr(i) for i in range(sys.maxunicode + 1) if unicodedata.category(chr(i)).startswith("P")} \
+    | set(string.punctuation)
+ARTICLES = dict(en=r"\b(a|an|the)\b", es=r"\b(un|una|unos|unas|el|la|los|las)\b", vi=r"\b(của|là|cái|chiếc|những)\b",
+                de=r"\b(ein|eine|einen|einem|eines|einer|der|die|das|den|dem|des)\b",
+                ar="ال")  # MLQA's own script removes every "ال", not only the prefix: reproduced as scored
+
+
+def mlqa_tokens(text, lang):
+    """MLQA's normalisation: lowercase, drop every Unicode punctuation character, drop the language's
+    articles, whitespace-split — for zh every CJK character (U+4E00-U+9FA5) is a token of its own."""
+    text = "".join(ch for ch in text.lower() if ch not in PUNCT)
+    text = re.sub(ARTICLES[lang], " ", text) if lang in ARTICLES else text
+    if lang != "zh":
+        return text.split()
+    return re.sub(r"([\u4e00-\u9fa5])", r" \1 ", text).split()
+
+
+def mlqa(predictions, answers, lang):
+    """MLQA EM / F1 ×100 with its per-language normalisation (SPEC §5)."""
+    em = f1 = 0.0
+    for qid, golds in answers.items():
+        p = mlqa_tokens(predictions[qid], lang)
+        em += max(float(p == mlqa_tokens(g, lang)) for g in golds)
+        f1 += max(token_f1(p, mlqa_tokens(g, lang)) for g in golds)
+    return {"exact_match": 100.0 * em / len(answers), "f1": 100.0 * f1 / len(answers)}
+
+
+def token_f1(p, g):
+    common = sum((Counter(p) & Counter(g)).values())
+    return 0.0 if not common else 2 * common / (len(p) + len(g))

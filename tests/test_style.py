@@ -20,7 +20,7 @@ BUDGET = {  # lines; the core (all but bench and the task files) stays around 1,
     "kernels/bench.py": 230,  # a tool, not core: not counted in the core total
 }
 TASK_FILE = 120  # each tasks/<name>.py (STYLE: task files of 50-120 lines); not core
-CORE_TOTAL = 1600  # STYLE: "around 1,500"; the QA head (windows + n-best decoding) took the margin
+CORE_TOTAL = 1700  # STYLE: "around 1,500"; the QA head and the official XTREME metrics took the margin
 
 
 def lines(rel):

@@ -1,0 +1,57 @@
+"""tasks/metrics.py against the references: seqeval's default-mode chunk F1 on thousands of random tag
+sequences (IOB2 NER tags and bare UPOS tags), and hand-computed SQuAD / MLQA cases in six languages."""
+import random
+
+import pytest
+
+from tasks import metrics
+
+NER = "O B-LOC I-LOC B-PER I-PER B-ORG I-ORG".split()
+UPOS = "ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X".split()
+
+
+@pytest.mark.parametrize("tags", [NER, UPOS, UPOS + ["O", "E-X", "S-Y", "I-Z"]], ids=["iob2", "upos", "mixed"])
+def test_chunk_f1_equals_seqeval_default_mode(tags):
+    import warnings
+
+    from seqeval.metrics import f1_score
+    rng = random.Random(len(tags))
+    for _ in range(2000):
+        gold = [[rng.choice(tags) for _ in range(rng.randint(1, 15))] for _ in range(rng.randint(1, 6))]
+        pred = [[t if rng.random() < 0.6 else rng.choice(tags) for t in s] for s in gold]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # seqeval warns that UPOS tags "seem not to be NE tags"
+            want = 100 * f1_score(gold, pred)
+        assert metrics.chunk_f1(gold, pred) == pytest.approx(want, abs=1e-9), (gold, pred)
+
+
+def test_upos_runs_merge_into_chunks_as_xtreme_scores_them():
+    # NOUN NOUN is one chunk "OUN": predicting NOUN VERB gets neither chunk right, though 1 of 2 tokens is
+    assert metrics.chunks(["NOUN", "NOUN"]) == [("OUN", 0, 1)]
+    assert metrics.chunk_f1([["NOUN", "NOUN"]], [["NOUN", "VERB"]]) == 0.0
+    assert metrics.chunk_f1([["B-PER", "I-PER", "O"]], [["B-PER", "I-PER", "O"]]) == 100.0
+
+
+@pytest.mark.parametrize("lang, pred, gold, em, f1", [
+    ("en", "the Eiffel Tower.", "Eiffel Tower", 1, 1),
+    ("de", "der Staat Bayern", "Bayern", 0, 2 / 3),  # "der" dropped: {staat, bayern} vs {bayern}
+    ("es", "los perros grandes", "perros", 0, 2 / 3),
+    ("ar", "الكتاب الجديد", "كتاب جديد", 1, 1),  # every "ال" is removed, as MLQA's script does
+    ("vi", "cái nhà của tôi", "nhà tôi", 1, 1),
+    ("zh", "北京市。", "北京", 0, 0.8),  # per character: {北, 京, 市} vs {北, 京}: P 2/3, R 1
+    ("zh", "「上海」", "上海", 1, 1),  # CJK punctuation is Unicode category P: dropped
+])
+def test_mlqa_normalisation_hand_computed(lang, pred, gold, em, f1):
+    result = metrics.mlqa({"q": pred}, {"q": [gold, "something else"]}, lang)
+    assert result["exact_match"] == pytest.approx(100 * em) and result["f1"] == pytest.approx(100 * f1)
+
+
+@pytest.mark.parametrize("pred, gold, em, f1", [
+    ("The Eiffel Tower!", "Eiffel Tower", 1, 1),
+    ("der Staat", "Staat", 0, 2 / 3),  # SQuAD drops English articles only
+    ("«Bayern»", "Bayern", 0, 0),  # « » are not ASCII punctuation: SQuAD keeps them
+    ("北京市", "北京", 0, 0),  # no CJK split under SQuAD rules: one token each
+])
+def test_squad_normalisation_hand_computed(pred, gold, em, f1):
+    result = metrics.squad({"q": pred}, {"q": [gold]})
+    assert result["exact_match"] == pytest.approx(100 * em) and result["f1"] == pytest.approx(100 * f1)
