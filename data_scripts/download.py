@@ -64,14 +64,15 @@ def fetch(url, dest, want=None):
 
 
 def extract(archive, members, out_dir):
-    """Copy the named zip members into out_dir (each written to .part, then renamed)."""
-    with zipfile.ZipFile(archive) as z:
-        for name, target in members.items():
-            target = Path(out_dir) / target
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with z.open(name) as src, open(target.with_name(target.name + ".part"), "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-            os.replace(target.with_name(target.name + ".part"), target)
+    """Copy the named zip / tar.gz members into out_dir (each written to .part, then renamed)."""
+    import tarfile
+    opener = zipfile.ZipFile(archive).open if zipfile.is_zipfile(archive) else tarfile.open(archive).extractfile
+    for name, target in members.items():
+        target = Path(out_dir) / target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with opener(name) as src, open(target.with_name(target.name + ".part"), "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        os.replace(target.with_name(target.name + ".part"), target)
 
 
 def run(task, sources, argv=None, doc=""):

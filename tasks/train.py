@@ -68,6 +68,14 @@ def score(task, examples, features, pred):
         answers = {i: heads.decode(examples[i]["context"], fs, ps, v2=getattr(task, "V2", False))
                    for i, (fs, ps) in by_example.items()}
         return metrics.squad(answers, {i: [t for _, t in examples[i]["answers"]] for i in by_example})
+    if task.HEAD == "tag" and task.METRIC == "f1":  # seqeval chunk F1 per sentence, its segments joined
+        gold, guess = {}, {}
+        for f, ps in zip(features, pred):
+            for p, g in zip(ps.tolist(), f["label"]):
+                if g != heads.IGNORE:
+                    gold.setdefault(f["example"], []).append(task.LABELS[g])
+                    guess.setdefault(f["example"], []).append(task.LABELS[p])
+        return {"f1": metrics.chunk_f1([gold[k] for k in sorted(gold)], [guess[k] for k in sorted(gold)])}
     if task.HEAD in ("tag", "mlm"):  # token accuracy over scored positions (first sub-tokens; masked tokens)
         pairs = [(int(p), g) for f, ps in zip(features, pred) for p, g in zip(ps, f["label"]) if g != heads.IGNORE]
         return {task.METRIC: metrics.accuracy(*zip(*pairs))}

@@ -52,8 +52,18 @@ FIXTURES = {
 }
 FIXTURES["ccg"] = {f"ccg/{s}.tsv": "Pierre Vinken will join .\tN/N N (S[dcl]\\NP)/(S[b]\\NP) S[b]\\NP .\n"
                    "He joined .\tNP S[dcl]\\NP .\n" for s in ("train", "dev")}
+FIXTURES["pawsx"] = {f"pawsx/x-final/{lang}/{f}": glue(["id", "sentence1", "sentence2", "label"], [
+    (1, 'Er sagte "ja".', 'Er sagte "ja".', 1), (2, "A B.", "B A.", 0)]) for lang in ("en", "de")
+    for f in ("train.tsv", "dev_2k.tsv", "test_2k.tsv")}
+CONLL = {"panx": "de:Hu\tB-LOC\nde:Xi’an\tI-LOC\n\nWEITERLEITUNG\tO\n", "udpos": "Das\tDET\nHaus\tNOUN\n\nJa\tINTJ\n"}
+for _t, _text in CONLL.items():
+    FIXTURES[_t] = {f"{_t}/{s}-{lang}.tsv": _text for s in ("train", "dev", "test") for lang in ("en", "de")}
+FIXTURES["xquad"] = {**FIXTURES["squad_v1"], "xquad/xquad.de.json": json.dumps(SQUAD)}
 FIXTURES["mlm"] = {f"mlm/{s}.txt": "Das ist ein Satz.\nC'est une phrase.\n这是一个句子。\n" for s in ("train", "dev")}
 FIXTURES["anli_plus"] = {**FIXTURES["snli"], **FIXTURES["mnli"], **FIXTURES["anli"]}
+
+
+TARGETS = ("xnli", "tatoeba", "pawsx", "panx", "udpos", "xquad")
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +82,7 @@ def test_load_encode_collate(name, data, tok):
     task = common.get_task(name)
     for attr in ("METRIC", "LANGS", "load"):
         assert hasattr(task, attr), f"tasks/{name}.py lacks {attr}"
-    lang = "de" if name in ("xnli", "tatoeba") else "en"
-    split = "test" if name in ("xnli", "tatoeba") else "dev"
+    lang, split = ("de", "test") if name in TARGETS else ("en", "dev")
     examples, skipped = task.load(data, split, lang)
     assert examples and not skipped, (name, skipped)
     if getattr(task, "RETRIEVAL", False):
@@ -87,8 +96,7 @@ def test_load_encode_collate(name, data, tok):
 
 @pytest.mark.parametrize("name", common.task_names())
 def test_every_task_appears_in_stats(name, data, capsys):
-    lang = "de" if name in ("xnli", "tatoeba") else "en"
-    split = "test" if name in ("xnli", "tatoeba") else "dev"
+    lang, split = ("de", "test") if name in TARGETS else ("en", "dev")
     assert xstilts.main(["stats", "--task", name, "--split", split, "--lang", lang, "--data-dir", str(data),
                          "--model", str(shared("tokenizer", "xlm-roberta")), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)

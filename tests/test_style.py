@@ -14,7 +14,7 @@ BUDGET = {  # lines; the core (all but bench and the task files) stays around 1,
     "kernels/attention.py": 90,
     "tasks/common.py": 175,
     "tasks/config.py": 110,
-    "tasks/train.py": 300,  # the loop (one or several tasks), evaluation of every head, checkpoints, resume
+    "tasks/train.py": 320,  # the loop (one or several tasks), scoring of every head (chunk F1 too), resume
     "tasks/heads.py": 180,  # five heads, and QA's doc-stride windows and n-best decoding (issue 4)
     "tasks/metrics.py": 120,  # issue 5 adds seqeval F1, MLQA and BUCC here
     "kernels/bench.py": 230,  # a tool, not core: not counted in the core total

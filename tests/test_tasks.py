@@ -142,7 +142,31 @@ def test_every_task_with_files_has_a_data_script_with_official_https_sources():
     for name in common.task_names():
         user_supplied = ("ccg", "mlm")  # CCGbank is LDC-licensed; MLM text is the user's own choice
         assert name in scripts or name in user_supplied, f"data_scripts/{name}.py is missing"
-    for name in sorted(scripts - {"mnli", "xnli", "tatoeba", "anli_plus"}):
+    for name in sorted(scripts - {"mnli", "xnli", "tatoeba", "anli_plus", "panx", "udpos"}):  # own main()
         sources = importlib.import_module(f"data_scripts.{name}").SOURCES
         for url, file_name, digest, members in sources:
             assert url.startswith("https://") and file_name and (digest is None or len(digest) == 64), name
+
+
+def test_udpos_conversion_follows_xtreme_layout(tmp_path):
+    """All treebanks of a language in sorted file order; multiword ranges and empty nodes skipped."""
+    import io
+    import tarfile
+
+    from data_scripts import udpos as script
+    files = {"ud-treebanks-v2.5/UD_German-HDT/de_hdt-ud-test.conllu": "1\tJa\tja\tINTJ\t_\t_\t_\t_\t_\t_\n\n",
+             "ud-treebanks-v2.5/UD_German-GSD/de_gsd-ud-test.conllu":
+                 "# text = zum\n1-2\tzum\t_\t_\t_\t_\t_\t_\t_\t_\n1\tzu\tzu\tADP\t_\t_\t_\t_\t_\t_\n"
+                 "2\tdem\tder\tDET\t_\t_\t_\t_\t_\t_\n2.1\tx\tx\tX\t_\t_\t_\t_\t_\t_\n\n"}
+    with tarfile.open(tmp_path / "ud.tgz", "w:gz") as tar:
+        for name, text in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(text.encode())
+            tar.addfile(info, io.BytesIO(text.encode()))
+    script.convert(tmp_path / "ud.tgz", tmp_path)
+    assert (tmp_path / "test-de.tsv").read_text() == "zu\tADP\ndem\tDET\n\nJa\tINTJ\n\n"
+    from tasks import udpos
+    (tmp_path / "udpos").mkdir()
+    (tmp_path / "udpos" / "test-de.tsv").write_text((tmp_path / "test-de.tsv").read_text())
+    examples, skipped = udpos.load(tmp_path, "test", "de")
+    assert [e["words"] for e in examples] == [["zu", "dem"], ["Ja"]] and not skipped

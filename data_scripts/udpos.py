@@ -1,0 +1,48 @@
+"""UD-POS: Universal Dependencies v2.5 (lindat) → <data-dir>/udpos/{train,dev,test}-{lang}.tsv in XTREME's
+layout: word<TAB>UPOS, a blank line between sentences, all treebanks of a language concatenated in sorted
+file order; multiword-token ranges and empty nodes are skipped. python -m data_scripts.udpos"""
+import os
+import sys
+import tarfile
+from pathlib import Path
+
+from data_scripts.download import fetch, run  # noqa: F401 (run: the shared argparse and error handling)
+
+URL = "https://lindat.mff.cuni.cz/repository/xmlui/bitstream/handle/11234/1-3105/ud-treebanks-v2.5.tgz"
+LANG = dict(af="Afrikaans", ar="Arabic", bg="Bulgarian", de="German", el="Greek", en="English", es="Spanish",
+            et="Estonian", eu="Basque", fa="Persian", fi="Finnish", fr="French", he="Hebrew", hi="Hindi",
+            hu="Hungarian", id="Indonesian", it="Italian", ja="Japanese", kk="Kazakh", ko="Korean", mr="Marathi",
+            nl="Dutch", pt="Portuguese", ru="Russian", ta="Tamil", te="Telugu", th="Thai", tl="Tagalog",
+            tr="Turkish", ur="Urdu", vi="Vietnamese", yo="Yoruba", zh="Chinese")
+
+
+def convert(archive, out):
+    with tarfile.open(archive) as tar:
+        members = sorted((m for m in tar.getmembers() if m.name.endswith(".conllu")), key=lambda m: m.name)
+        for code, name in LANG.items():
+            for split in ("train", "dev", "test"):
+                rows = []
+                for m in members:
+                    if f"/UD_{name}-" in m.name and m.name.endswith(f"-ud-{split}.conllu"):
+                        for line in tar.extractfile(m).read().decode("utf-8").splitlines():
+                            cols = line.split("\t")
+                            if not line:
+                                rows.append("")
+                            elif len(cols) == 10 and cols[0].isdigit():  # not "1-2" ranges, not "1.1" nodes
+                                rows.append(f"{cols[1]}\t{cols[3]}")
+                if rows:
+                    target = out / f"{split}-{code}.tsv"
+                    target.with_name(target.name + ".part").write_text("\n".join(rows) + "\n", encoding="utf-8")
+                    os.replace(target.with_name(target.name + ".part"), target)
+
+
+if __name__ == "__main__":
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--data-dir", default="data")
+    out = Path(ap.parse_args().data_dir) / "udpos"
+    try:
+        convert(fetch(URL, out / "downloads" / "ud-treebanks-v2.5.tgz"), out)
+    except Exception as e:  # a UserError from fetch, or a damaged archive
+        sys.exit(f"data_scripts.udpos: {e}")
+    print(f"udpos ready in {out}")

@@ -1,0 +1,26 @@
+"""PAWS-X: paraphrase identification in 7 languages, a target: trains on English, zero-shot elsewhere.
+
+Files: <data-dir>/pawsx/x-final/{lang}/{train,dev_2k,test_2k}.tsv — the official x-final.tar.gz (header
+id, sentence1, sentence2, label). Read with no quote processing: a quote inside a sentence is text (csv
+quoting would silently drop ~200 rows; SPEC §3). English train for en: translated_train.tsv is not used.
+"""
+from tasks import common, mnli
+
+HEAD = "classify"
+LABELS = ["different", "paraphrase"]
+METRIC = "accuracy"
+LANGS = "de en es fr ja ko zh".split()
+HPARAMS = dict(batch_size=32, epochs=5.0, max_len=256)  # SPEC §6
+FILES = {"train": "train.tsv", "dev": "dev_2k.tsv", "test": "test_2k.tsv"}
+encode = mnli.encode
+
+
+def load(data_dir, split, lang="en"):
+    if split not in FILES or lang not in LANGS:
+        raise common.UserError(f"pawsx has splits {', '.join(FILES)} and languages {' '.join(LANGS)}.")
+
+    def parse(cols):
+        if len(cols) != 4 or cols[3] not in ("0", "1"):
+            raise ValueError(f"{len(cols)} columns or label {cols[-1]!r}; expected id, sentence1, sentence2, 0/1")
+        return dict(a=cols[1], b=cols[2], label=int(cols[3]))
+    return common.read_tsv(common.data_file(data_dir, "pawsx", f"x-final/{lang}/{FILES[split]}"), parse, header=True)

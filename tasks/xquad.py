@@ -1,0 +1,16 @@
+"""XQuAD: SQuAD v1.1 dev translated into 11 languages, a target: trains on SQuAD v1.1 (English), selects
+on SQuAD v1.1 dev, zero-shot test here. SQuAD EM/F1 for every language (SPEC §3, §5).
+Files: <data-dir>/xquad/xquad.{lang}.json (deepmind/xquad).
+"""
+from tasks import common, squad_v1
+
+HEAD, METRIC, HPARAMS, V2 = "span", "f1", squad_v1.HPARAMS, False
+LANGS = "ar de el en es hi ru th tr vi zh".split()
+TRAIN_ON = "squad_v1"
+encode = squad_v1.encode
+
+
+def load(data_dir, split, lang="en"):
+    if split != "test":
+        return squad_v1.load(data_dir, split)  # English SQuAD v1.1: training and selection
+    return squad_v1.read(common.data_file(data_dir, "xquad", f"xquad.{lang}.json"))
