@@ -152,7 +152,11 @@ def evaluate(cfg, task_name, run_or_model, strict=True):
     for lang in langs:
         examples = load_split(cfg, task, "test", lang)
         if head is None:
-            results[lang], _ = task.evaluate(model, tok, cfg, examples, torch_device)
+            tuned = {}
+            if getattr(task, "TUNE_ON_DEV", False):  # BUCC: the threshold comes from the dev gold
+                dev, _ = task.evaluate(model, tok, cfg, load_split(cfg, task, "dev", lang), torch_device)
+                tuned = dict(threshold=dev["threshold"])
+            results[lang], _ = task.evaluate(model, tok, cfg, examples, torch_device, **tuned)
         else:
             feats = task.encode(examples, tok, cfg.max_len)
             results[lang] = score(task, examples, feats, predict(model, head, feats, tok.pad_id,

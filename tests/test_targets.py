@@ -64,3 +64,50 @@ def test_chunk_f1_through_the_loop_scorer(data, tok):
     assert score(udpos, examples, features, perfect) == {"f1": 100.0}
     wrong = [torch.full((len(f["label"]),), udpos.LABELS.index("NOUN")) for f in features]
     assert score(udpos, examples, features, wrong)["f1"] < 30
+
+
+def brute_force_mining(x, y, k=4):
+    import numpy as np
+    xn, yn = x / np.linalg.norm(x, axis=1, keepdims=True), y / np.linalg.norm(y, axis=1, keepdims=True)
+    sim = xn.astype(np.float64) @ yn.T
+    kx, ky = np.sort(sim, 1)[:, -k:].mean(1), np.sort(sim, 0)[-k:, :].mean(0)
+    margin = sim / ((kx[:, None] + ky[None, :]) / 2)
+    cands = [(margin[i, j], i, j) for i in range(len(x)) for j in [max(np.argsort(-sim[i])[:k], key=lambda j: margin[i, j])]]
+    cands += [(margin[i, j], i, j) for j in range(len(y)) for i in [max(np.argsort(-sim[:, j])[:k], key=lambda i: margin[i, j])]]
+    used_x, used_y, out = set(), set(), []
+    for s, i, j in sorted(cands, key=lambda t: -t[0]):
+        if i not in used_x and j not in used_y:
+            used_x.add(i), used_y.add(j), out.append((i, j))
+    return out
+
+
+def test_bucc_mining_equals_brute_force_on_random_embeddings():
+    import numpy as np
+
+    from tasks import bucc
+    rng = np.random.default_rng(0)
+    for n, m in ((300, 400), (50, 37)):
+        x, y = rng.normal(size=(n, 16)).astype(np.float32), rng.normal(size=(m, 16)).astype(np.float32)
+        y[: n // 2] = x[: n // 2] + 0.3 * rng.normal(size=(n // 2, 16))  # half of x has a translation
+        got = bucc.mine(x, y)
+        assert [(i, j) for _, i, j in got] == brute_force_mining(x, y)
+
+
+def test_bucc_duplicate_texts_expand_to_every_id_and_the_threshold_is_tuned(tiny_dir, tmp_path):
+    from model.load import load_model
+    from model.tokenizer import Tokenizer
+    from tasks import bucc
+    from tasks.config import Config
+    example = dict(src={"de-1": "Das Haus ist rot.", "de-2": "Das Haus ist rot.", "de-3": "Ich trinke Tee."},
+                   trg={"en-1": "The house is red.", "en-2": "I drink tea.", "en-3": "Unrelated words here."},
+                   gold={("de-1", "en-1"), ("de-2", "en-1"), ("de-3", "en-2")})
+    model = load_model(tiny_dir)
+    scored = bucc.scored_pairs(model, Tokenizer(tiny_dir), Config(layer=1, dtype="fp32"), example, None)
+    by_text = {}
+    for s, a, b in scored:
+        by_text.setdefault((example["src"][a], b), set()).add(a)
+    assert all(ids == {"de-1", "de-2"} for (text, _), ids in by_text.items() if text == "Das Haus ist rot.")
+    scored = [(0.9, "a", "x"), (0.8, "b", "y"), (0.7, "c", "z"), (0.6, "d", "w")]
+    gold = {("a", "x"), ("b", "y"), ("d", "w")}
+    assert bucc.best_threshold(scored, gold) == pytest.approx(0.6, abs=1e-5)  # keep all four (F1 6/7): just below 0.6
+    assert bucc.best_threshold(scored, {("a", "x")}) == pytest.approx(0.85)
