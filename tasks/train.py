@@ -67,7 +67,9 @@ def score(task, examples, features, pred):
             by_example[f["example"]][0].append(f), by_example[f["example"]][1].append(p)
         answers = {i: heads.decode(examples[i]["context"], fs, ps, v2=getattr(task, "V2", False))
                    for i, (fs, ps) in by_example.items()}
-        return metrics.squad(answers, {i: [t for _, t in examples[i]["answers"]] for i in by_example})
+        gold = {i: [t for _, t in examples[i]["answers"]] for i in by_example}
+        lang = examples[0].get("lang")  # MLQA's test sets: its own per-language normalisation
+        return metrics.mlqa(answers, gold, lang) if lang else metrics.squad(answers, gold)
     if task.HEAD == "tag" and task.METRIC == "f1":  # seqeval chunk F1 per sentence, its segments joined
         gold, guess = {}, {}
         for f, ps in zip(features, pred):

@@ -62,11 +62,16 @@ FIXTURES["xquad"] = {**FIXTURES["squad_v1"], "xquad/xquad.de.json": json.dumps(S
 FIXTURES["bucc"] = {f"bucc/de-en.{s}.{ext}": text for s in ("sample", "training") for ext, text in (
     ("de", "de-1\tDas Haus ist rot.\nde-2\tIch mag Tee.\n"), ("en", "en-1\tThe house is red.\nen-2\tI like tea.\n"),
     ("gold", "de-1\ten-1\nde-2\ten-2\n"))}
+FIXTURES["mlqa"] = {**FIXTURES["squad_v1"], "mlqa/MLQA_V1/test/test-context-de-question-de.json": json.dumps(SQUAD)}
+TYDI = json.loads(json.dumps(SQUAD))
+TYDI["data"][0]["paragraphs"][0]["qas"] = [dict(TYDI["data"][0]["paragraphs"][0]["qas"][0], id="english-1")]
+FIXTURES["tydiqa"] = {"tydiqa/tydiqa-goldp-v1.1-train.json": json.dumps(TYDI),
+                      **{f"tydiqa/tydiqa-goldp-v1.1-dev/tydiqa-goldp-dev-{lang}.json": json.dumps(TYDI) for lang in ("en", "de")}}
 FIXTURES["mlm"] = {f"mlm/{s}.txt": "Das ist ein Satz.\nC'est une phrase.\n这是一个句子。\n" for s in ("train", "dev")}
 FIXTURES["anli_plus"] = {**FIXTURES["snli"], **FIXTURES["mnli"], **FIXTURES["anli"]}
 
 
-TARGETS = ("xnli", "tatoeba", "pawsx", "panx", "udpos", "xquad", "bucc")
+TARGETS = ("xnli", "tatoeba", "pawsx", "panx", "udpos", "xquad", "bucc", "mlqa", "tydiqa")
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +108,7 @@ def test_every_task_appears_in_stats(name, data, capsys):
     assert xstilts.main(["stats", "--task", name, "--split", split, "--lang", lang, "--data-dir", str(data),
                          "--model", str(shared("tokenizer", "xlm-roberta")), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["examples"] >= 1 and out["skipped"] == 0  # bucc: one example holds a whole corpus pair
+    assert out["examples"] >= 1 and out["skipped"] == 0  # bucc: one example holds a whole corpus pair; tydiqa: 1
 
 
 @pytest.mark.parametrize("name, rel, text, message", [

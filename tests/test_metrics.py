@@ -2,6 +2,8 @@
 sequences (IOB2 NER tags and bare UPOS tags), and hand-computed SQuAD / MLQA cases in six languages."""
 import random
 
+import torch
+
 import pytest
 
 from tasks import metrics
@@ -55,3 +57,21 @@ def test_mlqa_normalisation_hand_computed(lang, pred, gold, em, f1):
 def test_squad_normalisation_hand_computed(pred, gold, em, f1):
     result = metrics.squad({"q": pred}, {"q": [gold]})
     assert result["exact_match"] == pytest.approx(100 * em) and result["f1"] == pytest.approx(100 * f1)
+
+
+def test_span_scoring_uses_mlqa_rules_for_mlqa_test_sets(tok):
+    from tasks import heads, mlqa, train
+    context = "北京是中国的首都。"
+    examples = [dict(id="q", question="首都?", context=context, answers=[(0, "北京")], impossible=False, lang="zh")]
+    features = mlqa.encode(examples, tok, 64)
+    logits = []
+    for f in features:  # point at the span "北京是" : one extra character
+        lg = torch.zeros(len(f["ids"]), 2)
+        start = next(k for k, (s, e) in enumerate(f["offsets"]) if s <= 0 < e) + f["first"]
+        end = next(k for k, (s, e) in enumerate(f["offsets"]) if s < 3 <= e) + f["first"]
+        lg[start, 0], lg[end, 1] = 10.0, 10.0
+        logits.append(lg)
+    predicted = heads.decode(context, features, logits)
+    result = train.score(mlqa, examples, features, logits)
+    assert predicted.startswith("北京") and result == metrics.mlqa({0: predicted}, {0: ["北京"]}, "zh")
+    assert 0 < result["f1"] < 100  # per-character F1: partial credit that SQuAD's whitespace rule would not give

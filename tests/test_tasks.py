@@ -170,3 +170,15 @@ def test_udpos_conversion_follows_xtreme_layout(tmp_path):
     (tmp_path / "udpos" / "test-de.tsv").write_text((tmp_path / "test-de.tsv").read_text())
     examples, skipped = udpos.load(tmp_path, "test", "de")
     assert [e["words"] for e in examples] == [["zu", "dem"], ["Ja"]] and not skipped
+
+
+def test_tydiqa_dev_is_split_per_language_by_id(tmp_path):
+    from data_scripts import tydiqa as script
+    from tasks import tydiqa
+    qa = lambda qid: {"id": qid, "question": "Q?", "answers": [{"text": "Paris", "answer_start": 0}]}
+    dev = {"version": "1.1", "data": [{"title": "t", "paragraphs": [{"context": "Paris.", "qas": [
+        qa("english-1"), qa("finnish-2"), qa("english-3")]}]}]}
+    script.split_dev(dev, tmp_path / "tydiqa")
+    en, _ = tydiqa.load(tmp_path, "test", "en")
+    fi, _ = tydiqa.load(tmp_path, "test", "fi")
+    assert [e["id"] for e in en] == ["english-1", "english-3"] and [e["id"] for e in fi] == ["finnish-2"]

@@ -1,0 +1,20 @@
+"""MLQA: extractive QA, a target; trains on SQuAD v1.1 (English), zero-shot test with the question in the
+context's language (SPEC §3). Scored with MLQA's own normalisation (tasks/metrics.py: mlqa).
+Files: <data-dir>/mlqa/MLQA_V1/test/test-context-{lang}-question-{lang}.json (MLQA_V1.zip).
+"""
+from tasks import common, squad_v1
+
+HEAD, METRIC, HPARAMS, V2 = "span", "f1", squad_v1.HPARAMS, False
+LANGS = "ar de en es hi vi zh".split()
+TRAIN_ON = "squad_v1"
+encode = squad_v1.encode
+
+
+def load(data_dir, split, lang="en"):
+    if split != "test":
+        return squad_v1.load(data_dir, split)  # English SQuAD v1.1: training and selection
+    path = f"MLQA_V1/test/test-context-{lang}-question-{lang}.json"
+    examples, skipped = squad_v1.read(common.data_file(data_dir, "mlqa", path))
+    for e in examples:
+        e["lang"] = lang  # the scorer normalises per language
+    return examples, skipped

@@ -1,0 +1,19 @@
+"""TyDiQA-GoldP: extractive QA with the gold passage, a target. Trains on the English part of the GoldP
+training set only (ids starting "english-"); the dev sets serve as test, one per language (SPEC §3).
+Files: <data-dir>/tydiqa/tydiqa-goldp-v1.1-train.json and tydiqa-goldp-v1.1-dev/tydiqa-goldp-dev-{lang}.json
+(XTREME's per-language split of the dev file). SQuAD EM/F1.
+"""
+from tasks import common, squad_v1
+
+HEAD, METRIC, HPARAMS, V2 = "span", "f1", squad_v1.HPARAMS, False
+LANGS = "ar bn en fi id ko ru sw te".split()
+encode = squad_v1.encode
+
+
+def load(data_dir, split, lang="en"):
+    if split == "train":  # English only (SPEC §3), from the multilingual GoldP training file
+        examples, skipped = squad_v1.read(common.data_file(data_dir, "tydiqa", "tydiqa-goldp-v1.1-train.json"))
+        return [e for e in examples if e["id"].startswith("english-")], skipped
+    if split == "dev" and lang == "en" or split == "test":
+        return squad_v1.read(common.data_file(data_dir, "tydiqa", f"tydiqa-goldp-v1.1-dev/tydiqa-goldp-dev-{lang}.json"))
+    raise common.UserError(f"tydiqa has splits train (English), dev (English dev) and test (per-language dev).")
