@@ -37,14 +37,19 @@ def read_lines(path):
     return [s.rstrip("\r") for s in lines]
 
 
+def given(args):
+    """The Config fields the user set on the command line."""
+    from tasks.config import Config
+    return {f.name: getattr(args, f.name) for f in fields(Config) if getattr(args, f.name, None) is not None}
+
+
 def resolve(args, task_name, yaml_values=None):
     """Config for one stage: dataclass < the task's HPARAMS < YAML < flags given on the command line."""
     from tasks.common import get_task
     from tasks.config import Config, merge
     cfg = merge(Config(), getattr(get_task(task_name), "HPARAMS", {}), f"tasks/{task_name}.py HPARAMS")
     cfg = merge(cfg, yaml_values or {}, getattr(args, "config", None) or "config")
-    flags = {f.name: getattr(args, f.name) for f in fields(Config) if getattr(args, f.name, None) is not None}
-    return merge(cfg, flags, "command line").check()
+    return merge(cfg, given(args), "command line").check()
 
 
 def named(cfg, name, args=None):
@@ -53,8 +58,7 @@ def named(cfg, name, args=None):
     cfg = cfg if cfg.name else type(cfg)(**{**vars(cfg), "name": name})
     saved = Path(cfg.runs_dir) / cfg.name / "config.yaml"
     if args is not None and args.resume and saved.exists():
-        flags = {f.name: getattr(args, f.name) for f in fields(Config) if getattr(args, f.name, None) is not None}
-        cfg = merge(merge(Config(), read_yaml(saved), str(saved)), flags, "command line").check()
+        cfg = merge(merge(Config(), read_yaml(saved), str(saved)), given(args), "command line").check()
     return cfg
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from model import UserError  # noqa: E402
+from model.load import atomic_write  # noqa: E402
 
 
 def sha256(path):
@@ -64,15 +65,17 @@ def fetch(url, dest, want=None):
 
 
 def extract(archive, members, out_dir):
-    """Copy the named zip / tar.gz members into out_dir (each written to .part, then renamed)."""
+    """Copy the named zip / tar.gz members into out_dir, each written atomically."""
     import tarfile
     opener = zipfile.ZipFile(archive).open if zipfile.is_zipfile(archive) else tarfile.open(archive).extractfile
     for name, target in members.items():
         target = Path(out_dir) / target
         target.parent.mkdir(parents=True, exist_ok=True)
-        with opener(name) as src, open(target.with_name(target.name + ".part"), "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-        os.replace(target.with_name(target.name + ".part"), target)
+        def copy(tmp):
+            with opener(name) as src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+
+        atomic_write(target, copy)
 
 
 def run(task, sources, argv=None, doc=""):

@@ -1,12 +1,11 @@
 """TyDiQA-GoldP v1.1 → <data-dir>/tydiqa/: the training file, and the dev file split per language the way
 XTREME does it (by the language name that starts each id).  python -m data_scripts.tydiqa"""
 import json
-import os
 import sys
 import tarfile
 from pathlib import Path
 
-from data_scripts.download import fetch
+from data_scripts.download import atomic_write, fetch
 
 BASE = "https://storage.googleapis.com/tydiqa/v1.1/"
 NAMES = dict(arabic="ar", bengali="bn", english="en", finnish="fi", indonesian="id", korean="ko", russian="ru",
@@ -21,8 +20,8 @@ def split_dev(dev, out):
                                     for p in a["paragraphs"]]) for a in dev["data"]]
         target = out / "tydiqa-goldp-v1.1-dev" / f"tydiqa-goldp-dev-{code}.json"
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.with_name(target.name + ".part").write_text(json.dumps(dict(dev, data=keep)), encoding="utf-8")
-        os.replace(target.with_name(target.name + ".part"), target)
+        text = json.dumps(dict(dev, data=keep))
+        atomic_write(target, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 if __name__ == "__main__":

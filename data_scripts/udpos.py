@@ -1,12 +1,11 @@
 """UD-POS: Universal Dependencies v2.5 (lindat) → <data-dir>/udpos/{train,dev,test}-{lang}.tsv in XTREME's
 layout: word<TAB>UPOS, a blank line between sentences, all treebanks of a language concatenated in sorted
 file order; multiword-token ranges and empty nodes are skipped. python -m data_scripts.udpos"""
-import os
 import sys
 import tarfile
 from pathlib import Path
 
-from data_scripts.download import fetch, run  # noqa: F401 (run: the shared argparse and error handling)
+from data_scripts.download import atomic_write, fetch
 
 URL = "https://lindat.mff.cuni.cz/repository/xmlui/bitstream/handle/11234/1-3105/ud-treebanks-v2.5.tgz"
 LANG = dict(af="Afrikaans", ar="Arabic", bg="Bulgarian", de="German", el="Greek", en="English", es="Spanish",
@@ -32,8 +31,8 @@ def convert(archive, out):
                                 rows.append(f"{cols[1]}\t{cols[3]}")
                 if rows:
                     target = out / f"{split}-{code}.tsv"
-                    target.with_name(target.name + ".part").write_text("\n".join(rows) + "\n", encoding="utf-8")
-                    os.replace(target.with_name(target.name + ".part"), target)
+                    text = "\n".join(rows) + "\n"
+                    atomic_write(target, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 if __name__ == "__main__":

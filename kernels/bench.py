@@ -172,7 +172,7 @@ def main():
     denom = peak or rates
     print(f"# {name} · torch {torch.__version__} · batch {args.batch_size} × {args.batches} timed batches of "
           f"XNLI-de pairs · measured matmul: fp32 {rates['fp32'] / 1e9:.0f}, bf16 {rates['bf16'] / 1e9:.0f} GFLOP/s"
-          + (f" · share = MFU vs datasheet peak" if peak else " · share = useful / measured matmul rate"))
+          + (" · share = MFU vs datasheet peak" if peak else " · share = useful / measured matmul rate"))
     rows = [(s, t, d) for s in ("base",) for t in (False, True) for d in ("fp32", "bf16")]
     rows += [("large", t, "bf16") for t in (False, True)] if cuda else []
     print("| shape | step | dtype | implementation | real tok/s | × transformers | peak MiB above weights "

@@ -148,8 +148,12 @@ def fit(cfg, tasks, model, run, data, resume=False):
     micro = min(cfg.micro_batch or cfg.batch_size, cfg.batch_size)
     accum = max(1, cfg.batch_size // micro)  # gradient accumulation: micro-batches per optimiser step
     orders = {}  # (task, epoch) → micro-batches: a pure function of (seed, epoch), built when first needed
-    order = lambda n, e: orders.get((n, e)) or orders.setdefault(
-        (n, e), common.micro_batches(jobs[n]["lengths"], micro, cfg.token_budget, cfg.seed, e))
+
+    def order(n, e):
+        if (n, e) not in orders:
+            orders[n, e] = common.micro_batches(jobs[n]["lengths"], micro, cfg.token_budget, cfg.seed, e)
+        return orders[n, e]
+
     per_epoch = [[math.ceil(len(order(n, e)) / accum) for e in range(math.ceil(cfg.epochs))] for n in names]
     total = max(1, sum(sum(p[:-1]) + round((cfg.epochs - len(p) + 1) * p[-1]) for p in per_epoch))
     probs = sampling_probs([len(j["train_f"]) for j in jobs.values()], cfg)

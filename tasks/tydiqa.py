@@ -16,4 +16,4 @@ def load(data_dir, split, lang="en"):
         return [e for e in examples if e["id"].startswith("english-")], skipped
     if split == "dev" and lang == "en" or split == "test":
         return squad_v1.read(common.data_file(data_dir, "tydiqa", f"tydiqa-goldp-v1.1-dev/tydiqa-goldp-dev-{lang}.json"))
-    raise common.UserError(f"tydiqa has splits train (English), dev (English dev) and test (per-language dev).")
+    raise common.UserError("tydiqa has splits train (English), dev (English dev) and test (per-language dev).")

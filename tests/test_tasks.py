@@ -182,3 +182,22 @@ def test_tydiqa_dev_is_split_per_language_by_id(tmp_path):
     en, _ = tydiqa.load(tmp_path, "test", "en")
     fi, _ = tydiqa.load(tmp_path, "test", "fi")
     assert [e["id"] for e in en] == ["english-1", "english-3"] and [e["id"] for e in fi] == ["finnish-2"]
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_extract_copies_members_atomically(tmp_path, kind):
+    import io
+    import tarfile
+    import zipfile
+    archive = tmp_path / f"a.{kind}"
+    if kind == "zip":
+        with zipfile.ZipFile(archive, "w") as z:
+            z.writestr("X/train.tsv", "a\tb\n")
+    else:
+        with tarfile.open(archive, "w:gz") as t:
+            info = tarfile.TarInfo("X/train.tsv")
+            info.size = 4
+            t.addfile(info, io.BytesIO(b"a\tb\n"))
+    download.extract(archive, {"X/train.tsv": "out/train.tsv"}, tmp_path)
+    assert (tmp_path / "out" / "train.tsv").read_text() == "a\tb\n"
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["train.tsv"]  # no temp file left
