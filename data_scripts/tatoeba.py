@@ -1,10 +1,7 @@
 """Tatoeba (LASER v1 test set, the 36 XTREME languages) → <data-dir>/tatoeba/.  python -m data_scripts.tatoeba
 Files are fetched from LASER's repository at a fixed commit and checked against their sha256.
 """
-import argparse
-from pathlib import Path
-
-from data_scripts.download import fetch
+from data_scripts.download import run
 
 COMMIT = "74bc6ae7ffb7cba670fe0f428d0ede9f666fb821"  # facebookresearch/LASER
 URL = f"https://raw.githubusercontent.com/facebookresearch/LASER/{COMMIT}/data/tatoeba/v1/"
@@ -84,14 +81,7 @@ SHA256 = {
 }
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--data-dir", default="data")
-    out = Path(ap.parse_args(argv).data_dir) / "tatoeba"
-    for name, digest in SHA256.items():
-        fetch(URL + name, out / name, digest)
-    print(f"Tatoeba ready in {out} ({len(SHA256) // 2} languages)")
-
+SOURCES = [(URL + name, name, digest, None) for name, digest in SHA256.items()]
 
 if __name__ == "__main__":
-    main()
+    run("tatoeba", SOURCES, doc=__doc__)
