@@ -9,7 +9,7 @@
   python xstilts.py score --predictions DIR --labels DIR --suite xtreme --out scores.json
   python xstilts.py stats --task xnli --split test --lang de --model runs/x/encoder
   python xstilts.py embed --model FacebookAI/xlm-roberta-large --input sents.txt --layer 14 --out vecs.npy
-Every subcommand has -h; every Config field (tasks/config.py) is a flag. Errors about the user's input
+Every subcommand has -h; every Config field (chain/config.py) is a flag. Errors about the user's input
 print one line and exit with status 2.
 """
 import argparse
@@ -41,14 +41,14 @@ def read_lines(path):
 
 def given(args):
     """The Config fields the user set on the command line."""
-    from tasks.config import Config
+    from chain.config import Config
     return {f.name: getattr(args, f.name) for f in fields(Config) if getattr(args, f.name, None) is not None}
 
 
 def resolve(args, task_name, yaml_values=None):
     """Config for one stage: dataclass < the task's HPARAMS < YAML < flags given on the command line."""
-    from tasks.common import get_task
-    from tasks.config import Config, merge
+    from tasks.lib.common import get_task
+    from chain.config import Config, merge
     cfg = merge(Config(), getattr(get_task(task_name), "HPARAMS", {}), f"tasks/{task_name}.py HPARAMS")
     cfg = merge(cfg, yaml_values or {}, getattr(args, "config", None) or "config")
     return merge(cfg, given(args), "command line").check()
@@ -56,7 +56,7 @@ def resolve(args, task_name, yaml_values=None):
 
 def named(cfg, name, args=None):
     """Give the run its default name; with --resume, start from the run's own config.yaml + given flags."""
-    from tasks.config import Config, merge, read_yaml
+    from chain.config import Config, merge, read_yaml
     cfg = cfg if cfg.name else type(cfg)(**{**vars(cfg), "name": name})
     saved = Path(cfg.runs_dir) / cfg.name / "config.yaml"
     if args is not None and args.resume and saved.exists():
@@ -67,7 +67,7 @@ def named(cfg, name, args=None):
 def same_config(cfg, run):
     from dataclasses import asdict
 
-    from tasks.config import read_yaml
+    from chain.config import read_yaml
     changed = sorted(k for k, v in read_yaml(run / "config.yaml").items() if asdict(cfg).get(k) != v)
     if changed:
         raise UserError(f"--resume: {', '.join(changed)} differ from {run / 'config.yaml'}; resume with the "
@@ -76,7 +76,7 @@ def same_config(cfg, run):
 
 def open_run(cfg, resume):
     """runs/<name>/ with config.yaml; an existing one is continued only with --resume and the same config."""
-    from tasks.config import write_yaml
+    from chain.config import write_yaml
     run = Path(cfg.runs_dir) / cfg.name
     if run.exists() and not resume:
         raise UserError(f"{run}: this run directory exists; continue it with --resume or pick another --name.")
@@ -115,8 +115,8 @@ def encoder_of(init, device):
 def train_stage(cfg, task_names, init, resume, head_from=None):
     """Open (or resume) the run, load the encoder (init: model id/folder or run), fit, write dev results.
     task_names: one task, or a comma list (multi-task training); head_from: a run whose head to start from."""
-    from tasks.common import get_task
-    from tasks.train import fit, load_data
+    from tasks.lib.common import get_task
+    from chain.train import fit, load_data
     tasks = {n: get_task(n.split("@")[0]) for n in task_names.split(",")}  # mnli@hi: MNLI in Hindi
     data = {n: load_data(cfg, t, n.split("@")[1] if "@" in n else cfg.lang)  # bad data stops here, before a run dir
             for n, t in tasks.items()}
@@ -136,10 +136,10 @@ def evaluate(cfg, task_name, run_or_model, strict=True, langs=None):
     from safetensors.torch import load_file
 
     from model.tokenizer import Tokenizer
-    from tasks import submission
-    from tasks.common import get_task
-    from tasks.heads import make_head
-    from tasks.train import decode, load_split, measure, predict
+    from tasks.lib import submission
+    from tasks.lib.common import get_task
+    from tasks.lib.heads import make_head
+    from chain.train import decode, load_split, measure, predict
     task, device = get_task(task_name), device_of(cfg)
     model = encoder_of(run_or_model, device)
     tok = Tokenizer(model.source)
@@ -212,7 +212,7 @@ def cmd_intermediate(args):
 
 
 def cmd_target(args):
-    from tasks.common import get_task
+    from tasks.lib.common import get_task
     if not args.task:
         raise UserError("--task is required: the target task to train, e.g. xnli.")
     if getattr(get_task(args.task), "RETRIEVAL", False):
@@ -251,9 +251,9 @@ def cmd_run(args):
     A trained target is fine-tuned from the intermediate run (XCOPA: SIQA first); a retrieval target uses
     that run's encoder (XTREME-R: Tatoeba and LAReQA the SQuAD-tuned one). Predictions and labels land in
     the root in XTREME's layout; results.json (and scores.json for a suite) are written last."""
-    from tasks import submission
-    from tasks.common import get_task
-    from tasks.config import read_yaml
+    from tasks.lib import submission
+    from tasks.lib.common import get_task
+    from chain.config import read_yaml
     suite = getattr(args, "suite", None) if getattr(args, "all", False) else None
     values = read_yaml(args.config) if getattr(args, "config", None) else {}
     base = resolve(args, values.get("task", "mnli").split(",")[0].split("@")[0], values)
@@ -310,7 +310,7 @@ def write_json(path, obj):
 
 def cmd_score(args):
     """Score any model's submission folder against a label folder, as the official evaluate.py does."""
-    from tasks import submission
+    from tasks.lib import submission
     tasks = [t for t in (args.tasks or "").split(",") if t] or None
     scores = submission.score(args.predictions, args.labels, args.suite, tasks)
     for key, value in scores.items():
@@ -323,8 +323,8 @@ def cmd_score(args):
 
 
 def cmd_stats(args):
-    from tasks.common import check_skipped, get_task
-    from tasks.config import Config
+    from tasks.lib.common import check_skipped, get_task
+    from chain.config import Config
     task = get_task(args.task)
     lang = args.lang or task.LANGS[0]
     examples, skipped = task.load(args.data_dir, args.split, lang)
@@ -338,7 +338,7 @@ def cmd_stats(args):
 
         from model.load import resolve as find
         from model.tokenizer import Tokenizer
-        from tasks.common import length
+        from tasks.lib.common import length
         lens = [length(f) for f in task.encode(examples, Tokenizer(find(args.model)), 100_000)]
         out["token_length_percentiles"] = {p: int(np.percentile(lens, p)) for p in (50, 90, 95, 99, 100)}
     print(json.dumps(out, ensure_ascii=False) if args.json else "\n".join(f"{k}: {v}" for k, v in out.items()))
@@ -351,8 +351,8 @@ def cmd_embed(args):
 
     from model.load import atomic_write, load_model
     from model.tokenizer import Tokenizer
-    from tasks.common import embed
-    from tasks.config import Config
+    from tasks.lib.common import embed
+    from chain.config import Config
     device = device_of(Config(device=args.device))
     model = load_model(args.model, device=device)
     layer = model.config.num_hidden_layers if args.layer is None else args.layer
@@ -372,7 +372,7 @@ def cmd_embed(args):
 
 
 def config_flags(p, skip=()):
-    from tasks.config import Config
+    from chain.config import Config
     for f in fields(Config):
         if f.name not in skip:
             p.add_argument("--" + f.name.replace("_", "-"), type=f.type, default=None, metavar=f.type.__name__.upper(),

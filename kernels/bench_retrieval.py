@@ -1,4 +1,4 @@
-"""Memory of the retrieval search (tasks/common.py topk / nearest) at XTREME-R pool sizes: each row runs in a
+"""Memory of the retrieval search (tasks/lib/common.py topk / nearest) at XTREME-R pool sizes: each row runs in a
 fresh process on random unit vectors and reports the peak resident memory above the two vector matrices.
 The score block is bounded by common.topk's budget (2**26 floats = 256 MB), whatever the pool size.
   python kernels/bench_retrieval.py [--pool 400000] [--hidden 1024] [--queries 2000,8000] [--device cpu]
@@ -18,7 +18,7 @@ def one(pool, hidden, queries, k, device):
     import numpy as np
     import torch
 
-    from tasks import common
+    from tasks.lib import common
     rng = np.random.default_rng(0)
     keys = rng.standard_normal((pool, hidden), dtype=np.float32)
     q = rng.standard_normal((queries, hidden), dtype=np.float32)

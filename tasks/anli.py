@@ -3,7 +3,8 @@
 Files: <data-dir>/anli/anli_v1.0/R{1,2,3}/{train,dev}.jsonl — the official anli_v1.0.zip (context,
 hypothesis, label e/n/c).
 """
-from tasks import common, mnli, snli
+from tasks import mnli, snli
+from tasks.lib import common
 
 HEAD, LABELS, METRIC, LANGS, HPARAMS = "classify", mnli.LABELS, "accuracy", ["en"], mnli.HPARAMS
 ROUNDS = ("R1", "R2", "R3")

@@ -3,7 +3,8 @@
 Proportional sampling = the three training sets concatenated and shuffled together. Selection on the
 ANLI dev sets (the adversarial rounds are the hard part). Files: those of snli, mnli and anli.
 """
-from tasks import anli, common, mnli, snli
+from tasks import anli, mnli, snli
+from tasks.lib import common
 
 HEAD, LABELS, METRIC, LANGS, HPARAMS = "classify", mnli.LABELS, "accuracy", ["en"], mnli.HPARAMS
 encode = mnli.encode

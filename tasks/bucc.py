@@ -11,7 +11,7 @@ Files: <data-dir>/bucc/{lang}-en.{sample,training}.{lang,en,gold} — sample = d
 import numpy as np
 import torch
 
-from tasks import common
+from tasks.lib import common
 
 METRIC = "f1"
 RETRIEVAL = True

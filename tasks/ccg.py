@@ -8,7 +8,7 @@ training file's (most frequent first); a dev tag never seen in training counts a
 from collections import Counter
 from pathlib import Path
 
-from tasks import common, heads
+from tasks.lib import common, heads
 
 HEAD = "tag"
 METRIC = "accuracy"

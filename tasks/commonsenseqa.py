@@ -5,7 +5,7 @@ object per line with question, choices {label, text}, answerKey. Each (question,
 """
 import json
 
-from tasks import common
+from tasks.lib import common
 
 HEAD = "choice"
 CHOICES = 5

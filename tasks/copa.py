@@ -5,7 +5,8 @@ Files: <data-dir>/copa/COPA/{train,val}.jsonl — SuperGLUE's COPA.zip (premise,
 "cause"/"effect", label 0/1). The model sees ("{premise} What was the {question}?", choice) per choice, as
 XTREME's run_xcopa.py does. Get them: python -m data_scripts.copa.
 """
-from tasks import common, commonsenseqa, snli
+from tasks import commonsenseqa, snli
+from tasks.lib import common
 
 HEAD = "choice"
 CHOICES = 2

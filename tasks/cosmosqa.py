@@ -5,7 +5,8 @@ id, context, question, answer0..answer3, label. Encoded as (context + question, 
 """
 import csv
 
-from tasks import common, commonsenseqa
+from tasks import commonsenseqa
+from tasks.lib import common
 
 HEAD = "choice"
 CHOICES = 4

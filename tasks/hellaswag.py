@@ -3,7 +3,8 @@
 Files: <data-dir>/hellaswag/hellaswag_{train,val}.jsonl — rowanz/hellaswag's data (ctx, endings, label).
 Each (context, ending) pair is encoded.
 """
-from tasks import common, commonsenseqa, snli
+from tasks import commonsenseqa, snli
+from tasks.lib import common
 
 HEAD = "choice"
 CHOICES = 4

@@ -9,7 +9,7 @@ Files: <data-dir>/lareqa/xquad-r/{lang}.json (google-research-datasets/lareqa). 
 """
 import json
 
-from tasks import common, metrics
+from tasks.lib import common, metrics
 
 METRIC = "map@20"
 RETRIEVAL = True

@@ -10,7 +10,8 @@ entity_id, wikinews_labels/{dev,test}-{lang}.json {example_id: [qid]}. See pytho
 """
 import json
 
-from tasks import common, lareqa, metrics, snli
+from tasks import lareqa, snli
+from tasks.lib import common, metrics
 
 METRIC = "map@20"
 RETRIEVAL = True

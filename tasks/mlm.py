@@ -5,11 +5,11 @@ Files: <data-dir>/mlm/{train,dev}.txt — your multilingual text (e.g. a Wikiped
 sentence or paragraph per line, UTF-8. Masking (BERT): 15% of the non-special tokens of each line; of those
 80% become <mask>, 10% a random token, 10% stay; labels are the original tokens there. The masks are drawn
 once per line from a fixed seed (static masking), so a resumed run sees the same. The checkpoint's LM head
-is trained with the encoder (tasks/heads.py: MLM). Metric: masked-token accuracy.
+is trained with the encoder (tasks/lib/heads.py: MLM). Metric: masked-token accuracy.
 """
 import random
 
-from tasks import common, heads
+from tasks.lib import common, heads
 
 HEAD = "mlm"
 METRIC = "accuracy"

@@ -1,8 +1,9 @@
 """MLQA: extractive QA, a target; trains on SQuAD v1.1 (English), zero-shot test with the question in the
-context's language (SPEC §3). Scored with MLQA's own normalisation (tasks/metrics.py: mlqa).
+context's language (SPEC §3). Scored with MLQA's own normalisation (tasks/lib/metrics.py: mlqa).
 Files: <data-dir>/mlqa/MLQA_V1/test/test-context-{lang}-question-{lang}.json (MLQA_V1.zip).
 """
-from tasks import common, squad_v1
+from tasks import squad_v1
+from tasks.lib import common
 
 HEAD, METRIC, HPARAMS, V2 = "span", "f1", squad_v1.HPARAMS, False
 LANGS = "ar de en es hi vi zh".split()

@@ -6,7 +6,7 @@ Translated training data (`--task mnli@hi` or `--lang hi`): XNLI-MT-1.0's machin
 <data-dir>/mnli/XNLI-MT-1.0/multinli/multinli.train.{lang}.tsv (header premise, hypo, label).
 Selection stays on the English dev set.
 """
-from tasks import common
+from tasks.lib import common
 
 HEAD = "classify"
 LABELS = ["entailment", "neutral", "contradiction"]

@@ -5,7 +5,7 @@ Files: <data-dir>/panx/{train,dev,test}-{lang}.tsv — XTREME's preparation: `to
 carry a `lang:` prefix, stripped), a blank line between sentences. Sentences longer than max_len are cut
 into several segments so that every word is scored (XTREME's rule), never truncated.
 """
-from tasks import common, heads
+from tasks.lib import common, heads
 
 HEAD = "tag"
 LABELS = "B-LOC B-ORG B-PER I-LOC I-ORG I-PER O".split()

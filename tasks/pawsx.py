@@ -4,7 +4,8 @@ Files: <data-dir>/pawsx/x-final/{lang}/{train,dev_2k,test_2k}.tsv — the offici
 id, sentence1, sentence2, label). Read with no quote processing: a quote inside a sentence is text (csv
 quoting would silently drop ~200 rows; SPEC §3). English train for en: translated_train.tsv is not used.
 """
-from tasks import common, mnli
+from tasks import mnli
+from tasks.lib import common
 
 HEAD = "classify"
 LABELS = ["different", "paraphrase"]

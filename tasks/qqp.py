@@ -3,7 +3,8 @@
 Files: <data-dir>/qqp/{train,dev}.tsv — GLUE's QQP.zip (header id, qid1, qid2, question1, question2,
 is_duplicate; columns read by name).
 """
-from tasks import common, mnli
+from tasks import mnli
+from tasks.lib import common
 
 HEAD = "classify"
 LABELS = ["not_duplicate", "duplicate"]

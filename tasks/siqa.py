@@ -5,7 +5,8 @@ Files: <data-dir>/siqa/socialIQa_v1.4_{trn,dev}.jsonl — the v1.4 release XTREM
 answerA-C, correct: "A"/"B"/"C"). The model sees ("{context} {question}", answer) per choice, as XTREME's
 siqa reader builds it. Get them: python -m data_scripts.siqa.
 """
-from tasks import common, commonsenseqa, snli
+from tasks import commonsenseqa, snli
+from tasks.lib import common
 
 HEAD = "choice"
 CHOICES = 3

@@ -5,7 +5,8 @@ sentence2); pairs without a gold label ("-", no annotator majority) are skipped 
 """
 import json
 
-from tasks import common, mnli
+from tasks import mnli
+from tasks.lib import common
 
 HEAD, LABELS, METRIC, LANGS, HPARAMS = "classify", mnli.LABELS, "accuracy", ["en"], mnli.HPARAMS
 FILES = {"train": "snli_1.0_train.jsonl", "dev": "snli_1.0_dev.jsonl"}

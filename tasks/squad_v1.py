@@ -1,13 +1,13 @@
 """SQuAD v1.1: English extractive QA, an intermediate task (and XQuAD/MLQA's English training data).
 
 Files: <data-dir>/squad_v1/{train-v1.1.json, dev-v1.1.json} from rajpurkar's SQuAD-explorer (SPEC §2-3).
-An example becomes one feature per doc-stride window (tasks/heads.py: windows, decode). Metric: SQuAD
-EM/F1 (tasks/metrics.py); the selection metric is F1. `--task squad_v1@de`: XTREME's translate-train
+An example becomes one feature per doc-stride window (tasks/lib/heads.py: windows, decode). Metric: SQuAD
+EM/F1 (tasks/lib/metrics.py); the selection metric is F1. `--task squad_v1@de`: XTREME's translate-train
 SQuAD, <data-dir>/squad_v1/translate-train/squad.translate.train.en-de.json (selection stays English).
 """
 import json
 
-from tasks import common, heads
+from tasks.lib import common, heads
 
 HEAD = "span"
 METRIC = "f1"

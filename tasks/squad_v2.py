@@ -12,7 +12,7 @@ read, encode = squad_v1.read, squad_v1.encode
 
 
 def load(data_dir, split, lang="en"):
-    from tasks import common
+    from tasks.lib import common
     if split not in FILES:
         raise common.UserError(f"squad_v2 has no split {split!r}; it has {', '.join(FILES)}.")
     return read(common.data_file(data_dir, "squad_v2", FILES[split]))

@@ -2,7 +2,7 @@
 
 Files: <data-dir>/sst2/{train,dev}.tsv — GLUE's SST-2.zip (header sentence, label).
 """
-from tasks import common
+from tasks.lib import common
 
 HEAD = "classify"
 LABELS = ["negative", "positive"]

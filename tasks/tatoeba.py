@@ -9,7 +9,7 @@ Get them: python -m data_scripts.tatoeba.
 """
 import numpy as np
 
-from tasks import common
+from tasks.lib import common
 
 METRIC = "accuracy"
 RETRIEVAL = True

@@ -3,7 +3,8 @@ training set only (ids starting "english-"); the dev sets serve as test, one per
 Files: <data-dir>/tydiqa/tydiqa-goldp-v1.1-train.json and tydiqa-goldp-v1.1-dev/tydiqa-goldp-dev-{lang}.json
 (XTREME's per-language split of the dev file). SQuAD EM/F1.
 """
-from tasks import common, squad_v1
+from tasks import squad_v1
+from tasks.lib import common
 
 HEAD, METRIC, HPARAMS, V2 = "span", "f1", squad_v1.HPARAMS, False
 LANGS = "ar bn en fi id ko ru sw te".split()

@@ -2,7 +2,8 @@
 zero-shot on 33 languages (XTREME, UD v2.5) + lt pl uk wo ro (XTREME-R, UD v2.7). Scored with seqeval's chunk F1 like XTREME (bare UPOS tags merge into chunks;
 SPEC §5). Files: <data-dir>/udpos/{train,dev,test}-{lang}.tsv, `word<TAB>UPOS`, blank line between sentences.
 """
-from tasks import common, panx
+from tasks import panx
+from tasks.lib import common
 
 HEAD = "tag"
 LABELS = "ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X".split()

@@ -4,7 +4,8 @@ al. 2020), the model trains on SIQA first, then continues â€” encoder and head â
 Files: <data-dir>/xcopa/{lang}/test.{lang}.jsonl (cambridgeltl/xcopa, COPA's fields). Get them:
 python -m data_scripts.xcopa (XCOPA), data_scripts.copa and data_scripts.siqa (training).
 """
-from tasks import common, copa, snli
+from tasks import copa, snli
+from tasks.lib import common
 
 HEAD, CHOICES, METRIC = "choice", 2, "accuracy"
 LANGS = "et ht id it qu sw ta th tr vi zh".split()

@@ -7,7 +7,8 @@ language, col1 gold_label, col6 sentence1, col7 sentence2. Get them: python -m d
 """
 from pathlib import Path
 
-from tasks import common, mnli
+from tasks import mnli
+from tasks.lib import common
 
 HEAD = "classify"
 LABELS = mnli.LABELS

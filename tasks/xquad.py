@@ -2,7 +2,8 @@
 on SQuAD v1.1 dev, zero-shot test here. SQuAD EM/F1 for every language (SPEC §3, §5).
 Files: <data-dir>/xquad/xquad.{lang}.json (deepmind/xquad).
 """
-from tasks import common, squad_v1
+from tasks import squad_v1
+from tasks.lib import common
 
 HEAD, METRIC, HPARAMS, V2 = "span", "f1", squad_v1.HPARAMS, False
 LANGS = "ar de el en es hi ru th tr vi zh ro".split()  # ro: XTREME-R

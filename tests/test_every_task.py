@@ -7,7 +7,7 @@ import torch
 from conftest import shared
 
 import xstilts
-from tasks import common
+from tasks.lib import common
 
 NLI = [("A man plays.", "A person plays.", "entailment"), ("A dog runs.", "A cat sleeps.", "contradiction"),
        ("Kids eat.", "Kids eat lunch.", "neutral")]

@@ -1,4 +1,4 @@
-"""tasks/metrics.py against the references: seqeval's default-mode chunk F1 on thousands of random tag
+"""tasks/lib/metrics.py against the references: seqeval's default-mode chunk F1 on thousands of random tag
 sequences (IOB2 NER tags and bare UPOS tags), and hand-computed SQuAD / MLQA cases in six languages."""
 import random
 
@@ -6,7 +6,7 @@ import torch
 
 import pytest
 
-from tasks import metrics
+from tasks.lib import metrics
 
 NER = "O B-LOC I-LOC B-PER I-PER B-ORG I-ORG".split()
 UPOS = "ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X".split()
@@ -60,7 +60,9 @@ def test_squad_normalisation_hand_computed(pred, gold, em, f1):
 
 
 def test_span_scoring_uses_mlqa_rules_for_mlqa_test_sets(tok):
-    from tasks import heads, mlqa, train
+    from tasks import mlqa
+    from tasks.lib import heads
+    from chain import train
     context = "北京是中国的首都。"
     examples = [dict(id="q", question="首都?", context=context, answers=[(0, "北京")], impossible=False, lang="zh")]
     features = mlqa.encode(examples, tok, 64)

@@ -7,8 +7,8 @@ from conftest import shared
 
 import xstilts
 from data_scripts import demo
-from tasks.config import Config
-from tasks.train import sampling_probs, task_index
+from chain.config import Config
+from chain.train import sampling_probs, task_index
 
 
 @pytest.mark.parametrize("overrides, want", [

@@ -4,7 +4,8 @@ import pytest
 import torch
 from conftest import shared
 
-from tasks import commonsenseqa, cosmosqa, heads, metrics, squad_v1, squad_v2
+from tasks import commonsenseqa, cosmosqa, squad_v1, squad_v2
+from tasks.lib import heads, metrics
 
 
 @pytest.fixture(scope="module")

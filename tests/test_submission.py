@@ -9,7 +9,8 @@ import torch
 from test_every_task import FIXTURES
 
 import xstilts
-from tasks import submission, tatoeba
+from tasks import tatoeba
+from tasks.lib import submission
 
 FAST = ["--epochs", "1", "--batch-size", "2", "--max-len", "64", "--dtype", "fp32", "--layer", "1",
         "--eval-examples", "4", "--eval-batch-size", "8"]
@@ -124,7 +125,7 @@ def test_tagging_scores_equal_seqeval_and_ranked_lists_their_map(tmp_path):
 
 @pytest.mark.parametrize("suite", ["xtreme", "xtreme-r"])
 def test_every_suite_language_is_a_language_of_its_task_file(suite):
-    from tasks import common
+    from tasks.lib import common
     for folder, codes in submission.SUITES[suite][0].items():
         task = common.get_task(submission.task_of(folder))
         assert set(codes) <= set(task.LANGS), (folder, sorted(set(codes) - set(task.LANGS)))
@@ -142,7 +143,7 @@ def test_tatoeba_xtreme_r_languages_parse_from_the_real_files(tmp_path):
 def test_target_xcopa_trains_siqa_first_then_copa_from_its_head(tmp_path, tiny_dir):
     from safetensors.torch import load_file, save_file
 
-    from tasks.config import Config
+    from chain.config import Config
     data = every_language(tmp_path / "data", "xtreme-r")
     argv = ["target", "--task", "xcopa", "--init", str(tiny_dir), "--data-dir", str(data), "--runs-dir",
             str(tmp_path / "runs"), "--name", "x", *FAST]

@@ -7,8 +7,9 @@ import torch
 from conftest import shared
 
 import xstilts
-from tasks import heads, panx, pawsx, udpos, xquad
-from tasks.train import score
+from tasks import panx, pawsx, udpos, xquad
+from tasks.lib import heads
+from chain.train import score
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +98,7 @@ def test_bucc_duplicate_texts_expand_to_every_id_and_the_threshold_is_tuned(tiny
     from model.load import load_model
     from model.tokenizer import Tokenizer
     from tasks import bucc
-    from tasks.config import Config
+    from chain.config import Config
     example = dict(src={"de-1": "Das Haus ist rot.", "de-2": "Das Haus ist rot.", "de-3": "Ich trinke Tee."},
                    trg={"en-1": "The house is red.", "en-2": "I drink tea.", "en-3": "Unrelated words here."},
                    gold={("de-1", "en-1"), ("de-2", "en-1"), ("de-3", "en-2")})

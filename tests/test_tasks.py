@@ -12,8 +12,9 @@ from conftest import shared
 import xstilts
 from data_scripts import download
 from model import UserError
-from tasks import common, tatoeba, xnli
-from tasks.config import Config
+from tasks import tatoeba, xnli
+from tasks.lib import common
+from chain.config import Config
 
 
 @pytest.fixture(scope="module")

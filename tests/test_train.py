@@ -8,7 +8,7 @@ from safetensors.torch import load_file
 
 import xstilts
 from data_scripts import demo
-from tasks import train
+from chain import train
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_target_loads_the_encoder_not_the_head(demo_root, tmp_path):
         if not k.startswith("head."):
             assert torch.equal(a[k], b[k]), k  # lr 0: the target starts from, and keeps, the encoder
     torch.manual_seed(1)  # the config's seed: the head the target run initialised
-    from tasks.heads import Classify
+    from tasks.lib.heads import Classify
     fresh = Classify(64, 3).state_dict()
     assert all(torch.equal(fresh[k], b["head." + k]) for k in fresh)
     assert not torch.equal(a["head.out.weight"], b["head.out.weight"])
@@ -123,7 +123,7 @@ def test_resume_is_bit_exact_after_a_kill_mid_epoch_and_mid_checkpoint(demo_root
 
 
 def test_nan_loss_stops_with_a_message_and_keeps_the_last_good_checkpoint(demo_root, tmp_path, monkeypatch, capsys):
-    from tasks.heads import Classify
+    from tasks.lib.heads import Classify
     real = Classify.loss
     step = {"n": 0}
 

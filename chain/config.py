@@ -82,7 +82,7 @@ def merge(cfg: Config, values: dict, source: str) -> Config:
     for key, value in values.items():
         key = key.replace("-", "_")
         if key not in types:
-            raise UserError(f"{source}: unknown key {key!r}; the keys are the fields of tasks/config.py:Config.")
+            raise UserError(f"{source}: unknown key {key!r}; the keys are the fields of chain/config.py:Config.")
         want = types[key]
         if isinstance(value, bool) or not (isinstance(value, want) or (want is float and isinstance(value, int))):
             raise UserError(f"{source}: {key}={value!r} should be {want.__name__}.")

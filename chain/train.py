@@ -25,8 +25,8 @@ from model import UserError
 from model.load import atomic_write, save_model
 from model.tokenizer import Tokenizer
 from model.xlmr import autocast
-from tasks import common, heads, metrics
-from tasks.heads import make_head
+from tasks.lib import common, heads, metrics
+from tasks.lib.heads import make_head
 
 CRASH_AT_STEP = None  # tests set it to simulate a run killed right after that optimiser step
 
@@ -59,7 +59,7 @@ def predict(model, head, features, pad_id, batch_size, dtype, device):
 
 
 def decode(task, examples, features, pred):
-    """(predictions, gold) per example in the submission's terms (tasks/submission.py): answer texts
+    """(predictions, gold) per example in the submission's terms (tasks/lib/submission.py): answer texts
     {id: text} and {id: [texts]} (span), each word's tag (tag: a sentence's segments joined), label names."""
     if task.HEAD == "span":  # all windows of an example → one answer text
         by_example = {}

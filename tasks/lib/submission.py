@@ -19,7 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from model import UserError
-from tasks import metrics
+from tasks.lib import metrics
 
 _36 = "ar he vi id jv tl eu ml ta te af nl de el bn hi mr ur fa fr it pt es bg ru ja ka ko th sw zh kk tr et fi hu"
 _UD = "af ar bg de el en es et eu fa fi fr he hi hu id it ja kk ko mr nl pt ru ta te th tl tr ur vi yo zh"
@@ -58,7 +58,7 @@ def suffix(task):
 
 
 def render(task, value, gold=False):
-    """A prediction (or gold) object of tasks/train.py decode / a retrieval task → the file's text."""
+    """A prediction (or gold) object of chain/train.py decode / a retrieval task → the file's text."""
     if task in QA and gold:  # SQuAD JSON, all the official reader needs
         qas = [dict(id=q, answers=[dict(text=t) for t in texts]) for q, texts in value.items()]
         value = dict(data=[dict(paragraphs=[dict(qas=qas)])])
@@ -86,7 +86,7 @@ def read(path, task):
         if task == "xcopa":
             return [json.loads(line)["label"] for line in text.splitlines() if line.strip()]
     except (ValueError, KeyError, TypeError) as e:
-        raise UserError(f"{path}: not the {task} layout ({e}); see tasks/submission.py.") from None
+        raise UserError(f"{path}: not the {task} layout ({e}); see tasks/lib/submission.py.") from None
     if task in ("udpos", "panx"):
         sentences, current = [], []
         for line in text.splitlines():
