@@ -47,11 +47,8 @@ def given(args):
 
 def resolve(args, task_name, yaml_values=None):
     """Config for one stage: dataclass < the task's HPARAMS < YAML < flags given on the command line."""
-    from tasks.lib.common import get_task
-    from chain.config import Config, merge
-    cfg = merge(Config(), getattr(get_task(task_name), "HPARAMS", {}), f"tasks/{task_name}.py HPARAMS")
-    cfg = merge(cfg, yaml_values or {}, getattr(args, "config", None) or "config")
-    return merge(cfg, given(args), "command line").check()
+    from chain.config import resolve as layered
+    return layered(task_name, (yaml_values or {}, getattr(args, "config", None) or "config"), (given(args), "command line"))
 
 
 def named(cfg, name, args=None):
@@ -64,147 +61,8 @@ def named(cfg, name, args=None):
     return cfg
 
 
-def same_config(cfg, run):
-    from dataclasses import asdict
-
-    from chain.config import read_yaml
-    changed = sorted(k for k, v in read_yaml(run / "config.yaml").items() if asdict(cfg).get(k) != v)
-    if changed:
-        raise UserError(f"--resume: {', '.join(changed)} differ from {run / 'config.yaml'}; resume with the "
-                        "same settings (or start a new --name).")
-
-
-def open_run(cfg, resume):
-    """runs/<name>/ with config.yaml; an existing one is continued only with --resume and the same config."""
-    from chain.config import write_yaml
-    run = Path(cfg.runs_dir) / cfg.name
-    if run.exists() and not resume:
-        raise UserError(f"{run}: this run directory exists; continue it with --resume or pick another --name.")
-    if resume:
-        if not (run / "config.yaml").exists():
-            raise UserError(f"--resume: {run} has no config.yaml; drop --resume to start it.")
-        same_config(cfg, run)
-        return run
-    run.mkdir(parents=True)
-    write_yaml(cfg, run / "config.yaml")
-    return run
-
-
-def device_of(cfg):
-    import torch
-    if cfg.device == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda: this torch sees no CUDA GPU; use --device cpu (or auto).")
-    return torch.device("cuda" if cfg.device != "cpu" and torch.cuda.is_available() else "cpu")
-
-
-def encoder_of(init, device):
-    """--init: a run directory (its encoder/), a checkpoint folder, or a hub id."""
-    from model.load import load_model
-    if not init:
-        raise UserError("--init is required: a run directory (runs/NAME) or a model folder / hub id.")
-    p = Path(init)
-    if (p / "encoder" / "config.json").exists():
-        p = p / "encoder"
-    elif p.is_dir() and not (p / "config.json").exists():
-        raise UserError(f"--init {init}: neither a finished run (no encoder/) nor a model folder (no config.json).")
-    elif not p.exists() and (init.startswith((".", "/")) or "runs" in p.parts):
-        raise UserError(f"--init {init}: no such run or folder.")
-    return load_model(p if p.exists() else init, device=device)
-
-
-def train_stage(cfg, task_names, init, resume, head_from=None):
-    """Open (or resume) the run, load the encoder (init: model id/folder or run), fit, write dev results.
-    task_names: one task, or a comma list (multi-task training); head_from: a run whose head to start from."""
-    from tasks.lib.common import get_task
-    from chain.train import fit, load_data
-    tasks = {n: get_task(n.split("@")[0]) for n in task_names.split(",")}  # mnli@hi: MNLI in Hindi
-    data = {n: load_data(cfg, t, n.split("@")[1] if "@" in n else cfg.lang)  # bad data stops here, before a run dir
-            for n, t in tasks.items()}
-    if cfg.dtype == "fp16" and device_of(cfg).type != "cuda":
-        raise UserError("--dtype fp16 needs a CUDA GPU; use bf16 or fp32 on CPU.")
-    model = encoder_of(init, device_of(cfg))
-    run = open_run(cfg, resume)
-    _, best = fit(cfg, tasks, model, run, data, resume, head_from)
-    write_results(run, {n: {"en-dev": best[n]} for n in tasks})
-    return run
-
-
-def evaluate(cfg, task_name, run_or_model, strict=True, langs=None):
-    """Zero-shot on every language of a target (or `langs`; trained targets need the run's head) →
-    (results {lang: metrics}, {relative path: text}: predictions/ and labels/ in XTREME's layout)."""
-    import torch
-    from safetensors.torch import load_file
-
-    from model.tokenizer import Tokenizer
-    from tasks.lib import submission
-    from tasks.lib.common import get_task
-    from tasks.lib.heads import make_head
-    from chain.train import decode, load_split, measure, predict
-    task, device = get_task(task_name), device_of(cfg)
-    model = encoder_of(run_or_model, device)
-    tok = Tokenizer(model.source)
-    head = None
-    if not getattr(task, "RETRIEVAL", False):
-        head_file = Path(run_or_model) / "head.safetensors"
-        if not head_file.exists():
-            raise UserError(f"--init {run_or_model}: no {task_name} head (head.safetensors); train one with "
-                            f"`xstilts.py target --task {task_name} --init RUN` first.")
-        head = make_head(task, model.config.hidden_size).to(device)
-        head.load_state_dict(load_file(head_file))
-    results, files, torch_device = {}, {}, torch.device(device)
-    langs = langs or (cfg.langs.split(",") if cfg.langs else task.LANGS)
-    unknown = sorted(set(langs) - set(task.LANGS))
-    langs = langs if strict else [lang for lang in langs if lang in task.LANGS]  # `run`: each target's own
-    if unknown and (strict or not langs):
-        raise UserError(f"--langs {cfg.langs}: {task_name} has no {', '.join(unknown)}; it has {' '.join(task.LANGS)}.")
-    folder = submission.folder(task_name)
-    for lang in langs:
-        examples = load_split(cfg, task, "test", lang)
-        if head is None:
-            tuned = {}
-            if getattr(task, "TUNE_ON_DEV", False):  # BUCC: the threshold comes from the dev gold
-                dev, _, _ = task.evaluate(model, tok, cfg, load_split(cfg, task, "dev", lang), torch_device)
-                tuned = dict(threshold=dev["threshold"])
-            results[lang], guess, gold = task.evaluate(model, tok, cfg, examples, torch_device, **tuned)
-        else:
-            feats = task.encode(examples, tok, cfg.max_len)
-            pred = predict(model, head, feats, tok.pad_id, cfg.eval_batch_size, cfg.dtype, torch_device)
-            guess, gold = decode(task, examples, feats, pred)
-            results[lang] = measure(task, examples, guess, gold)
-        for kind, value in (("predictions", guess), ("labels", gold)):
-            name = f"{kind}/{folder}/test-{lang}.{submission.suffix(folder)}"
-            files[name] = submission.render(folder, value, gold=kind == "labels")
-        print(f"{task_name} {lang}: " + ", ".join(f"{k} {v:.2f}" for k, v in results[lang].items()))
-    return results, files
-
-
-def write_files(root, files):
-    """{relative path: text} under root, each file atomically."""
-    from model.load import atomic_write
-    for rel, text in files.items():
-        (Path(root) / rel).parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(Path(root) / rel, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-
-
-def write_results(run, results):
-    """results.json {task: {lang: {metric: value}, "avg": {...}}} and the same as a table in results.md."""
-    from model.load import atomic_write
-    results = {t: {lang: m for lang, m in langs.items() if lang != "avg"} for t, langs in results.items()}
-    for task, langs in results.items():  # per-task average over its languages, per metric
-        metrics = sorted({m for v in langs.values() for m in v})
-        langs["avg"] = {m: sum(v[m] for v in langs.values()) / len(langs) for m in metrics}
-    lines = ["| task | language | " + " | ".join(sorted({m for t in results.values() for v in t.values() for m in v}))
-             + " |"]
-    for task, langs in results.items():
-        lines += [f"| {task} | {lang} | " + " | ".join(f"{v:.2f}" for _, v in sorted(m.items())) + " |"
-                  for lang, m in langs.items()]
-    lines.insert(1, "|" + "---|" * (lines[0].count("|") - 1))
-    atomic_write(Path(run) / "results.json", lambda t: Path(t).write_text(json.dumps(results, indent=2) + "\n"))
-    atomic_write(Path(run) / "results.md", lambda t: Path(t).write_text("\n".join(lines) + "\n"))
-    print("\n".join(lines))
-
-
 def cmd_intermediate(args):
+    from chain.runs import train_stage
     names = args.task or "mnli"
     first = names.split(",")[0].split("@")[0]  # HPARAMS: the first task's (a multi-task run has one schedule)
     cfg = named(resolve(args, first), f"intermediate-{names.replace(',', '+')}", args)
@@ -212,26 +70,28 @@ def cmd_intermediate(args):
 
 
 def cmd_target(args):
-    from tasks.lib.common import get_task
+    """A target's training stages (XCOPA: <name>-siqa, then <name> from its head) as a small plan."""
+    from chain.plan import Stage, execute, retrieval
     if not args.task:
         raise UserError("--task is required: the target task to train, e.g. xnli.")
-    if getattr(get_task(args.task), "RETRIEVAL", False):
+    if retrieval(args.task):
         raise UserError(f"{args.task} is a retrieval task with no training data; evaluate it with "
                         f"`xstilts.py eval --target {args.task} --init RUN`.")
     cfg = named(resolve(args, args.task), f"target-{args.task}", args)
-    first = getattr(get_task(args.task), "TRAIN_FIRST", None)
+    if (Path(cfg.runs_dir) / cfg.name).exists() and not args.resume:
+        raise UserError(f"{Path(cfg.runs_dir) / cfg.name}: this run directory exists; continue it with --resume "
+                        "or pick another --name.")
+    from tasks.lib.common import get_task
+    first, start = getattr(get_task(args.task), "TRAIN_FIRST", None), cfg.init
     if first:  # XCOPA (XTREME-R): SIQA first, then COPA from there, head included
-        pre = type(cfg)(**{**vars(resolve(args, first)), "task": first, "name": f"{cfg.name}-{first}"})
-        done = Path(pre.runs_dir) / pre.name
-        if (done / "results.json").exists():  # reused only if trained with the same settings, as in `run`
-            same_config(pre, done)
-        else:
-            train_stage(pre, first, cfg.init, args.resume and done.exists())
-        cfg = type(cfg)(**{**vars(cfg), "init": str(Path(pre.runs_dir) / pre.name)})
-    train_stage(cfg, args.task, cfg.init, args.resume, cfg.init if first else None)
+        start = Stage("target", first, resolve(args, first), cfg.init, name=f"{cfg.name}-{first}")
+    last = Stage("target", args.task, cfg, start, carry_head=bool(first), name=cfg.name)
+    execute([start, last] if first else [last], resume=args.resume)
 
 
 def cmd_eval(args):
+    from chain.runs import evaluate, open_run, write_files, write_results
+    from tasks.lib.common import get_task
     if args.all:
         return cmd_run(args)
     if not args.target:
@@ -239,61 +99,38 @@ def cmd_eval(args):
     cfg = named(resolve(args, args.target), f"eval-{args.target}-{Path(args.init or 'none').name}")
     if (Path(cfg.runs_dir) / cfg.name).exists():  # checked first; created only once evaluation succeeded
         raise UserError(f"{Path(cfg.runs_dir) / cfg.name}: this eval directory exists; pick another --name.")
-    results, files = evaluate(cfg, args.target, cfg.init)
+    langs = cfg.langs.split(",") if cfg.langs else get_task(args.target).LANGS
+    results, files = evaluate(cfg, args.target, cfg.init, langs)
     run = open_run(cfg, False)
     write_files(run, files)
     write_results(run, {args.target: results})
 
 
 def cmd_run(args):
-    """The whole chain: `run --config` trains the intermediate task and then its targets; `eval --all` starts
-    from --init (an intermediate run) and takes every target of --suite on all of the suite's languages.
-    A trained target is fine-tuned from the intermediate run (XCOPA: SIQA first); a retrieval target uses
-    that run's encoder (XTREME-R: Tatoeba and LAReQA the SQuAD-tuned one). Predictions and labels land in
-    the root in XTREME's layout; results.json (and scores.json for a suite) are written last."""
-    from tasks.lib import submission
-    from tasks.lib.common import get_task
+    """`run --config`: the intermediate task, then each target and its zero-shot evaluation; `eval --all`:
+    every target of --suite on all of its languages, from --init. One plan of stages under <root>/stages/
+    (chain/plan.py); predictions and labels in XTREME's layout, results.json and (a whole suite)
+    scores.json in the root, written last."""
+    from dataclasses import replace
+
     from chain.config import read_yaml
-    suite = getattr(args, "suite", None) if getattr(args, "all", False) else None
+    from chain.plan import chain, collect, execute
+    from chain.runs import write_files, write_json, write_results
+    from tasks.lib import submission
+    suite = args.suite if getattr(args, "all", False) else None
     values = read_yaml(args.config) if getattr(args, "config", None) else {}
-    base = resolve(args, values.get("task", "mnli").split(",")[0].split("@")[0], values)
+    base = resolve(args, str(values.get("task", "mnli")).split(",")[0].split("@")[0], values)
     if suite and not base.init:
         raise UserError("eval --all needs --init: the intermediate run (or model) every target starts from.")
-    default = f"eval-{suite}-{Path(base.init).name}" if suite else f"run-{base.task}"
-    root = Path(base.runs_dir) / (base.name or default)
+    root = Path(base.runs_dir) / (base.name or (f"eval-{suite}-{Path(base.init).name}" if suite else f"run-{base.task}"))
     if root.exists() and not args.resume:
         raise UserError(f"{root}: this run directory exists; continue it with --resume or pick another --name.")
-    stage = lambda task, name, extra: type(base)(**{**vars(resolve(args, task, {**values, **extra})),
-                                                    "runs_dir": str(root), "name": name})
-    def train_once(cfg, task, init, head_from=None):  # a finished stage is reused only if its config is the same
-        run = root / cfg.name
-        if (run / "results.json").exists():
-            return same_config(cfg, run)
-        train_stage(cfg, task, init, args.resume and run.exists(), head_from)
-
-    inter = Path(base.init) if suite else root / "intermediate"
-    if not suite:
-        train_once(stage(base.task.split(",")[0].split("@")[0], "intermediate", {}), base.task, base.model)
+    config_for = lambda kind, task: replace(resolve(args, task, values), runs_dir=str(root / "stages"), name="")
     targets = [submission.task_of(t) for t in submission.SUITES[suite][0]] if suite else base.targets.split(",")
-    retrieval = lambda t: getattr(get_task(t), "RETRIEVAL", False)
-    results, files = {}, {}
-    for target in sorted(filter(None, targets), key=retrieval):  # trained targets first: XTREME-R's retrieval
-        langs = [lg for lg in submission.SUITES[suite][0][submission.folder(target)]
-                 if not base.langs or lg in base.langs.split(",")] if suite else None
-        if suite and not langs:  # --langs leaves this target none of its languages
-            continue
-        cfg, init = stage(target, target, {"task": target, "init": str(inter)}), inter  # needs the SQuAD one
-        first = getattr(get_task(target), "TRAIN_FIRST", None)
-        if first:  # XCOPA (XTREME-R): SIQA first, then COPA from there, head included
-            train_once(stage(first, f"{target}-{first}", {"task": first}), first, str(inter))
-            init = root / f"{target}-{first}"
-        if not retrieval(target):
-            train_once(cfg, target, str(init), str(init) if first else None)
-            init = root / target
-        elif suite == "xtreme-r" and target in submission.SQUAD_TUNED:
-            init = root / "xquad"
-        results[target], found = evaluate(cfg, target, str(init), strict=False, langs=langs)
-        files.update(found)
+    stages, evals = chain(config_for, base.init if suite else base.model, None if suite else base.task,
+                          [t for t in targets if t], base.langs.split(",") if base.langs else None, suite)
+    execute(stages)
+    results, files = collect(evals)
     write_files(root, files)
     write_results(root, results)
     if suite and not base.langs:
@@ -301,11 +138,6 @@ def cmd_run(args):
         write_json(root / "scores.json", scores)
         print(f"{suite} score: {scores['all_task']:.2f}  ({root / 'scores.json'})")
     print(f"results: {root / 'results.md'}")
-
-
-def write_json(path, obj):
-    from model.load import atomic_write
-    atomic_write(Path(path), lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n"))
 
 
 def cmd_score(args):
@@ -319,6 +151,7 @@ def cmd_score(args):
         else:
             print(f"{key}: {value:.2f}")
     if args.out:
+        from chain.runs import write_json
         write_json(args.out, scores)
 
 

@@ -33,6 +33,7 @@ class Config:
     micro_batch: int = 0  # 0 = batch_size (no accumulation)
     token_budget: int = 0  # > 0: micro-batches of at most this many padded tokens instead
     epochs: float = 2.0
+    max_steps: int = 0  # > 0: stop after this many optimiser steps (the schedule spans them): equal compute
     max_len: int = 256
     dtype: str = "bf16"  # fp32 | bf16 | fp16 (CUDA; with GradScaler)
     device: str = "auto"
@@ -68,8 +69,8 @@ class Config:
         for key in ("eval_examples", "eval_batch_size", "patience"):
             if getattr(self, key) < 1:
                 raise UserError(f"{key}={getattr(self, key)}: must be at least 1.")
-        if self.lr < 0 or self.micro_batch < 0 or self.token_budget < 0 or not 0 <= self.warmup <= 1:
-            raise UserError("lr, micro_batch and token_budget must be >= 0 and warmup within 0..1.")
+        if self.lr < 0 or self.micro_batch < 0 or self.max_steps < 0 or self.token_budget < 0 or not 0 <= self.warmup <= 1:
+            raise UserError("lr, micro_batch, max_steps and token_budget must be >= 0 and warmup within 0..1.")
         if self.micro_batch and self.batch_size % self.micro_batch:
             raise UserError(f"batch_size={self.batch_size} is not a multiple of micro_batch={self.micro_batch}.")
         return self
@@ -84,6 +85,11 @@ def merge(cfg: Config, values: dict, source: str) -> Config:
         if key not in types:
             raise UserError(f"{source}: unknown key {key!r}; the keys are the fields of chain/config.py:Config.")
         want = types[key]
+        if want is float and isinstance(value, str):  # PyYAML reads 1e-5 (no dot) as a string
+            try:
+                value = float(value)
+            except ValueError:
+                pass
         if isinstance(value, bool) or not (isinstance(value, want) or (want is float and isinstance(value, int))):
             raise UserError(f"{source}: {key}={value!r} should be {want.__name__}.")
         out[key] = want(value)
@@ -107,3 +113,12 @@ def write_yaml(cfg: Config, path):
     from model.load import atomic_write
     text = yaml.safe_dump(asdict(cfg), sort_keys=False)
     atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def resolve(task_name, *layers) -> Config:
+    """A stage's config: the dataclass < the task file's HPARAMS < each (values, source) layer in turn."""
+    from tasks.lib.common import get_task
+    cfg = merge(Config(), getattr(get_task(task_name), "HPARAMS", {}), f"tasks/{task_name}.py HPARAMS")
+    for values, source in layers:
+        cfg = merge(cfg, values, source)
+    return cfg.check()

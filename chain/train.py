@@ -168,7 +168,7 @@ def fit(cfg, tasks, model, run, data, resume=False, head_from=None):
         return orders[n, e]
 
     per_epoch = [[math.ceil(len(order(n, e)) / accum) for e in range(math.ceil(cfg.epochs))] for n in names]
-    total = max(1, sum(sum(p[:-1]) + round((cfg.epochs - len(p) + 1) * p[-1]) for p in per_epoch))
+    total = cfg.max_steps or max(1, sum(sum(p[:-1]) + round((cfg.epochs - len(p) + 1) * p[-1]) for p in per_epoch))
     probs = sampling_probs([len(j["train_f"]) for j in jobs.values()], cfg)
     warm = int(cfg.warmup * total)  # linear warm-up, then linear decay to 0
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: s / max(1, warm) if s < warm else
@@ -285,7 +285,8 @@ def save_checkpoint(run, state, model, heads, opt, sched, scaler, keep):
 def restore(run, model, heads, opt, sched, scaler):
     """Load the newest complete checkpoint into the live objects; None if there is none yet."""
     done = sorted((run / "checkpoints").glob("step-*"))
-    if not done:
+    if not done:  # killed before its first checkpoint: start again, with a fresh log
+        (run / "metrics.jsonl").unlink(missing_ok=True)
         return None
     ck = done[-1]
     from model.load import load_model

@@ -68,7 +68,9 @@ def test_eval_all_writes_a_complete_submission_that_score_accepts(suite, tmp_pat
     mean = sum(scores[t]["avg_metric"] for t in langs) / len(langs)
     assert scores["all_task"] == pytest.approx(mean)
     if suite == "xtreme-r":  # XCOPA continued from the SIQA stage, head included
-        assert (root / "xcopa-siqa" / "head.safetensors").exists() and (root / "xcopa" / "head.safetensors").exists()
+        (siqa,), (copa,) = (list((root / "stages").glob(f"target-{t}-*")) for t in ("siqa", "xcopa"))
+        assert (siqa / "head.safetensors").exists() and (copa / "head.safetensors").exists()
+        assert json.loads((copa / "stage.json").read_text())["init"] == str(siqa)
 
 
 def write(root, rel, text):
@@ -158,7 +160,8 @@ def test_target_xcopa_trains_siqa_first_then_copa_from_its_head(tmp_path, tiny_d
     save_file({k: torch.full_like(v, 0.25) for k, v in siqa.items()}, marked / "head.safetensors")
     cfg = Config(data_dir=str(data), runs_dir=str(tmp_path / "runs"), name="y", epochs=1.0, batch_size=2,
                  max_len=64, dtype="fp32", lr=1e-9, eval_examples=4)
-    xstilts.train_stage(cfg, "xcopa", str(tiny_dir), False, str(marked))
+    from chain.runs import train_stage
+    train_stage(cfg, "xcopa", str(tiny_dir), False, str(marked))
     head = load_file(tmp_path / "runs" / "y" / "head.safetensors")
     assert all(torch.allclose(v, torch.full_like(v, 0.25), atol=1e-6) for v in head.values())
 
@@ -181,5 +184,5 @@ def test_eval_all_with_langs_takes_only_those_and_skips_targets_without_them(tmp
     results = json.loads((runs / "bn" / "results.json").read_text())
     assert set(results) == {"panx", "tydiqa", "tatoeba"}  # the xtreme targets that have Bengali
     assert all(set(r) == {"bn", "avg"} for r in results.values())
-    assert not (runs / "bn" / "xnli").exists()  # no training for a target left without languages
+    assert not list((runs / "bn" / "stages").glob("target-xnli-*"))  # no training for a target left without languages
     assert not (runs / "bn" / "scores.json").exists()  # a partial suite has no official score

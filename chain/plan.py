@@ -1,0 +1,183 @@
+"""The X-STILTs chain as a plan of stages, and the code that runs a plan (`run`, `eval --all`, `sweep`).
+
+A stage is (kind, task, its resolved Config, where it starts):
+  intermediate  the encoder (+ a head per task) trained on one task or several at once (multi-task)
+  target        a fresh head (XCOPA's COPA: SIQA's head, carried over) + the encoder, on a target's English data
+  eval          zero-shot on some of a target's languages: predictions/, labels/ (XTREME's layout), results.json
+It lives in <runs_dir>/<kind>-<task>-<id>, the id a short hash of exactly what determines its result: kind,
+task, the Config keys that shape it (chain/runs.py NOT_TRAINING lists those that never do) and the id of the
+stage it starts from (or the model). Cells of a sweep that need the same stage share its directory; a
+finished stage is reused, never retrained; a killed one resumes from its last checkpoint; an eval stage
+asked for more languages evaluates only those it lacks.
+"""
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from chain.config import write_yaml
+from chain.runs import evaluate, same_config, train_stage, training_keys, write_files, write_json
+from model import UserError
+from tasks.lib import submission
+from tasks.lib.common import get_task
+
+
+def retrieval(task):
+    return getattr(get_task(task), "RETRIEVAL", False)
+
+
+def origin(model):
+    """A model reference as it identifies a result: a local folder by its absolute path, else the hub id."""
+    return str(Path(model).resolve()) if Path(model).exists() else str(model)
+
+
+@dataclass(eq=False)
+class Stage:
+    kind: str  # intermediate | target | eval
+    task: str  # intermediate: "mnli", "mnli,squad_v2" or "mnli@hi"; target / eval: one target task
+    cfg: object  # chain.config.Config, resolved for this stage
+    start: object  # the Stage whose encoder this one loads, or a model folder / hub id / finished run (str)
+    carry_head: bool = False  # XCOPA: COPA starts from SIQA's head
+    langs: tuple = ()  # eval: the languages
+    name: str = ""  # a fixed directory name instead of <kind>-<task>-<id> (`target --name x`)
+
+    @property
+    def id(self):
+        if self.kind == "eval":  # a trained head is evaluated the same way at any retrieval setting
+            keys = ("max_len", "dtype", "layer", "pool") if retrieval(self.task) else ("max_len", "dtype")
+            keys = {k: getattr(self.cfg, k) for k in keys}
+        else:
+            keys = {k: v for k, v in training_keys(self.cfg).items() if k != "task"}
+        start = self.start.id if isinstance(self.start, Stage) else origin(self.start)
+        blob = json.dumps([self.kind, self.task, keys, start, self.carry_head], sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:10]
+
+    @property
+    def dir(self):
+        return Path(self.cfg.runs_dir) / (self.name or f"{self.kind}-{self.task.replace(',', '+')}-{self.id}")
+
+    @property
+    def init(self):
+        return str(self.start.dir if isinstance(self.start, Stage) else self.start)
+
+    def finished_langs(self):
+        path = self.dir / "results.json"
+        return set(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else set()
+
+    def done(self):
+        if self.kind == "eval":
+            return set(self.langs) <= self.finished_langs()
+        return (self.dir / "results.json").exists()
+
+
+def chain(config_for, start, intermediate, targets, langs=None, suite=None):
+    """One X-STILTs chain → (stages in dependency order, {target: its eval stage}).
+    config_for(kind, task) → Config; start: the model (or a finished run) the chain begins from;
+    intermediate: a task set, or None for none (targets start from `start`); langs: a subset of each
+    target's languages (None: all of them, or of the suite's table); suite: None | xtreme | xtreme-r.
+    A trained target is fine-tuned from the intermediate stage (XCOPA: SIQA first); a retrieval target uses
+    that encoder itself (XTREME-R: Tatoeba and LAReQA the SQuAD-tuned one of the xquad stage)."""
+    stages, trained, evals = [], {}, {}
+    top = start
+    if intermediate:
+        top = Stage("intermediate", intermediate, config_for("intermediate", intermediate.split(",")[0].split("@")[0]),
+                    start)
+        stages.append(top)
+
+    def train(target):  # a target's training stages, once each
+        if target not in trained:
+            first, parent = getattr(get_task(target), "TRAIN_FIRST", None), top
+            if first:
+                parent = Stage("target", first, config_for("target", first), top)
+                stages.append(parent)
+            trained[target] = Stage("target", target, config_for("target", target), parent, carry_head=bool(first))
+            stages.append(trained[target])
+        return trained[target]
+
+    table = submission.SUITES[suite][0] if suite else {}
+    for target in sorted(targets, key=retrieval):  # trained targets first: XTREME-R's retrieval needs xquad's
+        own = table.get(submission.folder(target), get_task(target).LANGS)
+        chosen = [lang for lang in own if not langs or lang in langs]
+        if not chosen and not suite:
+            raise UserError(f"langs {','.join(langs)}: target {target} has none of them; it has {' '.join(own)}.")
+        if not chosen:  # --langs leaves this suite target none of its languages
+            continue
+        source = (train("xquad") if suite == "xtreme-r" and target in submission.SQUAD_TUNED else top) \
+            if retrieval(target) else train(target)
+        evals[target] = Stage("eval", target, config_for("eval", target), source, langs=tuple(chosen))
+        stages.append(evals[target])
+    return stages, evals
+
+
+def distinct(stages):
+    """Each stage once (by directory), in first-seen order: what cells share runs once."""
+    seen = {}
+    for s in stages:
+        if s.dir in seen and s.kind == "eval":  # cells asking for other languages: the union
+            s = replace(seen[s.dir], langs=tuple(dict.fromkeys(seen[s.dir].langs + s.langs)))
+        seen[s.dir] = seen.get(s.dir) if s.kind != "eval" and s.dir in seen else s
+    return list(seen.values())
+
+
+def waves(stages):
+    """Stages grouped by depth: a wave's stages depend only on earlier waves (for --plan)."""
+    depth = {}
+    for s in distinct(stages):
+        depth[s.dir] = depth.get(s.start.dir, -1) + 1 if isinstance(s.start, Stage) else 0
+    out = [[] for _ in range(max(depth.values(), default=-1) + 1)]
+    for s in distinct(stages):
+        out[depth[s.dir]].append(s)
+    return out
+
+
+def execute(stages, resume=True, on_done=None):
+    """Run every stage not finished yet, in order, each once. resume: continue a stage whose directory
+    exists (a killed run); on_done(stage) after each. → counts of trained, reused and evaluated stages."""
+    counts = dict(trained=0, reused=0, evaluated=0)
+    for s in distinct(stages):
+        if s.kind == "eval":
+            counts["evaluated"] += run_eval(s)
+        elif s.done():
+            same_config(s.cfg, s.dir)
+            counts["reused"] += 1
+        else:
+            if isinstance(s.start, Stage) and not s.start.done():
+                raise UserError(f"{s.dir.name} starts from {s.start.dir}, which is not finished; run that stage first.")
+            cfg = replace(s.cfg, task=s.task, runs_dir=str(s.dir.parent), name=s.dir.name)
+            train_stage(cfg, s.task, s.init, resume and s.dir.exists(), s.init if s.carry_head else None)
+            counts["trained"] += 1
+        if on_done:
+            on_done(s)
+    return counts
+
+
+def run_eval(s):
+    """Evaluate the languages the eval stage lacks; results.json is written after their files. → 1 if any."""
+    have = s.finished_langs()
+    missing = [lang for lang in s.langs if lang not in have]
+    if not missing:
+        return 0
+    if isinstance(s.start, Stage) and not s.start.done():
+        raise UserError(f"{s.dir.name} evaluates {s.start.dir}, which is not finished; run that stage first.")
+    results, files = evaluate(s.cfg, s.task, s.init, missing)
+    s.dir.mkdir(parents=True, exist_ok=True)
+    if not (s.dir / "config.yaml").exists():
+        write_yaml(replace(s.cfg, task=s.task, init=s.init, langs=",".join(s.langs)), s.dir / "config.yaml")
+    write_files(s.dir, files)
+    old = json.loads((s.dir / "results.json").read_text(encoding="utf-8")) if have else {}
+    write_json(s.dir / "results.json", {**old, **results})
+    return 1
+
+
+def collect(evals):
+    """{target: {lang: metrics}} and {relative path: text} of the eval stages' files, for their languages."""
+    results, files = {}, {}
+    for target, s in evals.items():
+        saved = json.loads((s.dir / "results.json").read_text(encoding="utf-8"))
+        results[target] = {lang: saved[lang] for lang in s.langs}
+        folder = submission.folder(target)
+        for kind in ("predictions", "labels"):
+            for lang in s.langs:
+                rel = f"{kind}/{folder}/test-{lang}.{submission.suffix(folder)}"
+                files[rel] = (s.dir / rel).read_text(encoding="utf-8")
+    return results, files

@@ -1,0 +1,159 @@
+"""Running one stage: run directories (open, resume checks), the encoder a stage starts from, training
+(`train_stage`), zero-shot evaluation (`evaluate`) and the result files, each written atomically.
+
+A run directory holds config.yaml (the resolved Config), what chain/train.py writes, and results.json
+last, so a directory with results.json is a finished stage and one without it is resumable.
+"""
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from chain.config import read_yaml, write_yaml
+from model import UserError
+from model.load import atomic_write
+
+NOT_TRAINING = {"name", "runs_dir", "data_dir", "targets", "langs", "init", "layer", "pool", "eval_batch_size",
+                "log_every", "save_every", "keep_last", "device", "max_bad_rows"}  # never change trained weights
+
+
+def training_keys(cfg):
+    """The Config keys that determine a trained stage's result."""
+    return {k: v for k, v in asdict(cfg).items() if k not in NOT_TRAINING}
+
+
+def same_config(cfg, run):
+    """A finished or resumed run continues only with the settings that shaped its training."""
+    saved = read_yaml(run / "config.yaml")
+    changed = sorted(k for k, v in training_keys(cfg).items() if k in saved and saved[k] != v)
+    if changed:
+        raise UserError(f"--resume: {', '.join(changed)} differ from {run / 'config.yaml'}; resume with the "
+                        "same settings (or start a new --name).")
+
+
+def open_run(cfg, resume):
+    """runs/<name>/ with config.yaml; an existing one is continued only with --resume and the same config."""
+    run = Path(cfg.runs_dir) / cfg.name
+    if run.exists() and not resume:
+        raise UserError(f"{run}: this run directory exists; continue it with --resume or pick another --name.")
+    if resume and run.exists():
+        if not (run / "config.yaml").exists():
+            raise UserError(f"--resume: {run} has no config.yaml; remove the folder to start it again.")
+        same_config(cfg, run)
+        return run
+    run.mkdir(parents=True)
+    write_yaml(cfg, run / "config.yaml")
+    return run
+
+
+def device_of(cfg):
+    import torch
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda: this torch sees no CUDA GPU; use --device cpu (or auto).")
+    return torch.device("cuda" if cfg.device != "cpu" and torch.cuda.is_available() else "cpu")
+
+
+def encoder_of(init, device):
+    """--init: a run directory (its encoder/), a checkpoint folder, or a hub id."""
+    from model.load import load_model
+    if not init:
+        raise UserError("--init is required: a run directory (runs/NAME) or a model folder / hub id.")
+    p = Path(init)
+    if (p / "encoder" / "config.json").exists():
+        p = p / "encoder"
+    elif p.is_dir() and not (p / "config.json").exists():
+        raise UserError(f"--init {init}: neither a finished run (no encoder/) nor a model folder (no config.json).")
+    elif not p.exists() and (str(init).startswith((".", "/")) or "runs" in p.parts):
+        raise UserError(f"--init {init}: no such run or folder.")
+    return load_model(p if p.exists() else str(init), device=device)
+
+
+def train_stage(cfg, task_names, init, resume, head_from=None):
+    """Open (or resume) the run, load the encoder (init: model id/folder or run), fit, write dev results.
+    task_names: one task, or a comma list (multi-task training); head_from: a run whose head to start from."""
+    from chain.train import fit, load_data
+    from tasks.lib.common import get_task
+    tasks = {n: get_task(n.split("@")[0]) for n in task_names.split(",")}  # mnli@hi: MNLI in Hindi
+    data = {n: load_data(cfg, t, n.split("@")[1] if "@" in n else cfg.lang)  # bad data stops here, before a run dir
+            for n, t in tasks.items()}
+    if cfg.dtype == "fp16" and device_of(cfg).type != "cuda":
+        raise UserError("--dtype fp16 needs a CUDA GPU; use bf16 or fp32 on CPU.")
+    model = encoder_of(init, device_of(cfg))
+    run = open_run(cfg, resume)
+    _, best = fit(cfg, tasks, model, run, data, resume, head_from)
+    write_json(run / "stage.json", dict(task=task_names, init=str(init), train_examples={n: len(d[1]) for n, d in data.items()}))
+    write_results(run, {n: {"en-dev": best[n]} for n in tasks})
+    return run
+
+
+def evaluate(cfg, task_name, run_or_model, langs):
+    """Zero-shot on `langs` of a target (trained targets need the run's head) → (results {lang: metrics},
+    {relative path: text}: predictions/ and labels/ in XTREME's layout)."""
+    import torch
+    from safetensors.torch import load_file
+
+    from chain.train import decode, load_split, measure, predict
+    from model.tokenizer import Tokenizer
+    from tasks.lib import submission
+    from tasks.lib.common import get_task
+    from tasks.lib.heads import make_head
+    task, device = get_task(task_name), device_of(cfg)
+    unknown = sorted(set(langs) - set(task.LANGS))
+    if unknown:
+        raise UserError(f"--langs {','.join(langs)}: {task_name} has no {', '.join(unknown)}; it has {' '.join(task.LANGS)}.")
+    model = encoder_of(run_or_model, device)
+    tok = Tokenizer(model.source)
+    head = None
+    if not getattr(task, "RETRIEVAL", False):
+        head_file = Path(run_or_model) / "head.safetensors"
+        if not head_file.exists():
+            raise UserError(f"--init {run_or_model}: no {task_name} head (head.safetensors); train one with "
+                            f"`xstilts.py target --task {task_name} --init RUN` first.")
+        head = make_head(task, model.config.hidden_size).to(device)
+        head.load_state_dict(load_file(head_file))
+    results, files, folder = {}, {}, submission.folder(task_name)
+    for lang in langs:
+        examples = load_split(cfg, task, "test", lang)
+        if head is None:
+            tuned = {}
+            if getattr(task, "TUNE_ON_DEV", False):  # BUCC: the threshold comes from the dev gold
+                dev, _, _ = task.evaluate(model, tok, cfg, load_split(cfg, task, "dev", lang), torch.device(device))
+                tuned = dict(threshold=dev["threshold"])
+            results[lang], guess, gold = task.evaluate(model, tok, cfg, examples, torch.device(device), **tuned)
+        else:
+            feats = task.encode(examples, tok, cfg.max_len)
+            pred = predict(model, head, feats, tok.pad_id, cfg.eval_batch_size, cfg.dtype, torch.device(device))
+            guess, gold = decode(task, examples, feats, pred)
+            results[lang] = measure(task, examples, guess, gold)
+        for kind, value in (("predictions", guess), ("labels", gold)):
+            name = f"{kind}/{folder}/test-{lang}.{submission.suffix(folder)}"
+            files[name] = submission.render(folder, value, gold=kind == "labels")
+        print(f"{task_name} {lang}: " + ", ".join(f"{k} {v:.2f}" for k, v in results[lang].items()))
+    return results, files
+
+
+def write_files(root, files):
+    """{relative path: text} under root, each file atomically."""
+    for rel, text in files.items():
+        (Path(root) / rel).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(Path(root) / rel, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def write_json(path, obj):
+    atomic_write(Path(path), lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n"))
+
+
+def write_results(run, results):
+    """results.json {task: {lang: {metric: value}, "avg": {...}}} and the same as a table in results.md."""
+    results = {t: {lang: m for lang, m in langs.items() if lang != "avg"} for t, langs in results.items()}
+    for task, langs in results.items():  # per-task average over its languages, per metric
+        metrics = sorted({m for v in langs.values() for m in v})
+        langs["avg"] = {m: sum(v[m] for v in langs.values()) / len(langs) for m in metrics}
+    columns = sorted({m for t in results.values() for v in t.values() for m in v})
+    lines = ["| task | language | " + " | ".join(columns) + " |"]
+    for task, langs in results.items():  # a cell per column: a metric the task lacks stays empty
+        lines += [f"| {task} | {lang} | " + " | ".join(f"{m[c]:.2f}" if c in m else "" for c in columns) + " |"
+                  for lang, m in langs.items()]
+    lines.insert(1, "|" + "---|" * (lines[0].count("|") - 1))
+    write_json(Path(run) / "results.json", results)
+    atomic_write(Path(run) / "results.md", lambda t: Path(t).write_text("\n".join(lines) + "\n"))
+    print("\n".join(lines))
