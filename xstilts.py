@@ -6,6 +6,9 @@
   python xstilts.py eval --target tatoeba --init runs/intermediate-mnli
   python xstilts.py run --config exp.yaml                           # intermediate → each target → eval
   python xstilts.py eval --all --suite xtreme-r --init runs/intermediate-mnli  # every target, submission
+  python xstilts.py sweep --config studies/volume.yaml [--dry-run] [--plan FILE]  # a study: grid of chains
+  python xstilts.py report runs/volume                             # report.md, report.json, plots
+  python xstilts.py compare base=runs/a1,runs/a2 mnli=runs/b1 --baseline base
   python xstilts.py score --predictions DIR --labels DIR --suite xtreme --out scores.json
   python xstilts.py stats --task xnli --split test --lang de --model runs/x/encoder
   python xstilts.py embed --model FacebookAI/xlm-roberta-large --input sents.txt --layer 14 --out vecs.npy
@@ -140,6 +143,21 @@ def cmd_run(args):
     print(f"results: {root / 'results.md'}")
 
 
+def cmd_sweep(args):
+    from studies.sweep import sweep
+    sweep(args.config, args.dry_run, args.plan, args.stage)
+
+
+def cmd_compare(args):
+    from studies.compare import compare
+    compare(args.runs, args.baseline, args.metric, args.out)
+
+
+def cmd_report(args):
+    from studies.report import write_report
+    print(f"report: {write_report(args.sweep)}")
+
+
 def cmd_score(args):
     """Score any model's submission folder against a label folder, as the official evaluate.py does."""
     from tasks.lib import submission
@@ -213,6 +231,11 @@ def config_flags(p, skip=()):
     p.add_argument("--resume", action="store_true", help="continue this run from its newest checkpoint")
 
 
+def sweep_doc():
+    import studies.sweep
+    return studies.sweep.__doc__
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="xstilts.py", description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -230,6 +253,23 @@ def main(argv=None):
             p.add_argument("--config", required=True, help="YAML file of Config keys (+ targets)")
         config_flags(p, skip=("task",) if name == "eval" else ())
         p.set_defaults(func=func)
+    w = sub.add_parser("sweep", help="a study: a grid of chains run as one plan, a tidy results table",
+                       description=sweep_doc(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    w.add_argument("--config", required=True, help="the study YAML (studies/*.yaml)")
+    w.add_argument("--dry-run", action="store_true", help="print cells, distinct stages (finished or not) and the work")
+    w.add_argument("--plan", default=None, metavar="FILE", help="write one shell command per stage, waves apart")
+    w.add_argument("--stage", default=None, help="run this one stage of the plan (a line of --plan)")
+    w.set_defaults(func=cmd_sweep)
+    m = sub.add_parser("compare", help="task × language table of finished runs, deltas against a baseline")
+    m.add_argument("runs", nargs="+", metavar="RUN", help="a run / eval --all / sweep folder; LABEL=DIR,DIR,... "
+                   "groups the seeds of one system")
+    m.add_argument("--baseline", default=None, help="the label to compare against (paired bootstrap over examples)")
+    m.add_argument("--metric", default=None, help="metric to show (default: each target's main metric)")
+    m.add_argument("--out", default=None, help="also write the tables as JSON here")
+    m.set_defaults(func=cmd_compare)
+    r = sub.add_parser("report", help="report.md + report.json + plots of a sweep folder")
+    r.add_argument("sweep", help="the sweep folder (runs/<study name>)")
+    r.set_defaults(func=cmd_report)
     s = sub.add_parser("stats", help="examples, labels, skipped rows and token lengths of a data file")
     s.add_argument("--task", required=True)
     s.add_argument("--split", default="test")

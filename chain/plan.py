@@ -138,7 +138,7 @@ def execute(stages, resume=True, on_done=None):
         if s.kind == "eval":
             counts["evaluated"] += run_eval(s)
         elif s.done():
-            same_config(s.cfg, s.dir)
+            same_config(replace(s.cfg, task=s.task), s.dir)
             counts["reused"] += 1
         else:
             if isinstance(s.start, Stage) and not s.start.done():

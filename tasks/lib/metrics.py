@@ -130,3 +130,11 @@ def mlqa(predictions, answers, lang):
 def token_f1(p, g):
     common = sum((Counter(p) & Counter(g)).values())
     return 0.0 if not common else 2 * common / (len(p) + len(g))
+
+
+def macro_f1(pred, gold):
+    """Unweighted mean over classes of per-class F1 ×100, the classes being those in gold or predictions
+    (scikit-learn's f1_score(average="macro")); SPEC §7.3 asks for F1 on XTREME-R classification."""
+    if len(pred) != len(gold) or not gold:
+        raise ValueError(f"macro F1: {len(pred)} predictions for {len(gold)} gold labels")
+    return sum(binary_f1(pred, gold, positive=c) for c in sorted(set(gold) | set(pred), key=str)) / len(set(gold) | set(pred))

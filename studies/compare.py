@@ -1,0 +1,176 @@
+"""`xstilts.py compare RUN_OR_SWEEP... [--baseline LABEL] [--metric M] [--out FILE]`: finished runs side by side.
+
+Each argument is a run folder (`run`, `eval --all`, `eval`: results.json + predictions/ + labels/), a sweep
+folder (every grid point becomes a system, its seeds grouped), or LABEL=DIR,DIR,... (the seeds of one
+system made by hand). Prints a target × language pivot (mean ± sd over seeds; per system the average and
+the worst language) and, with --baseline, each language's delta against it with a 95% paired bootstrap
+CI over test examples (per example: the seeds' scores averaged; ratio metrics such as chunk F1 resample
+sentences and recompute the ratio). Metrics are recomputed from the stored predictions and labels.
+"""
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from model import UserError
+from tasks.lib import metrics, submission
+
+MAIN = dict(xnli="accuracy", pawsx="accuracy", xcopa="accuracy", udpos="f1", panx="f1", xquad="f1", mlqa="f1",
+            tydiqa="f1", bucc="f1", tatoeba="accuracy", lareqa="map@20", mewslix="map@20")  # as XTREME reports
+N_BOOT = 2000
+
+
+def systems(args):
+    """→ {label: [(folder holding predictions/ and labels/, [(target, lang)])] per seed}."""
+    out = {}
+    for arg in args:
+        label, _, dirs = arg.rpartition("=")
+        for d in dirs.split(","):
+            d = Path(d)
+            if (d / "cells.json").exists():  # a sweep: one system per grid point
+                for c in json.loads((d / "cells.json").read_text(encoding="utf-8")):
+                    name = ",".join(f"{k}={v}" for k, v in c["keys"].items())
+                    out.setdefault(f"{label}:{name}" if label else name, []).append(
+                        [(d / s, finished(d / s)) for s in c["stages"] if Path(s).name.startswith("eval-")])
+            elif (d / "results.json").exists() and (d / "predictions").is_dir():
+                out.setdefault(label or d.name, []).append([(d, finished(d))])
+            else:
+                raise UserError(f"{d}: not a finished run (results.json + predictions/) or a sweep (cells.json).")
+    return out
+
+
+def finished(d):
+    """(target, lang) pairs whose prediction and label files are both there."""
+    pairs = []
+    for f in sorted((d / "predictions").glob("*/test-*.*")):
+        lang = f.name[5:].rsplit(".", 1)[0]
+        if (d / "labels" / f.parent.name / f.name).exists():
+            pairs.append((submission.task_of(f.parent.name), lang))
+    return pairs
+
+
+def per_example(target, lang, pred, gold, metric):
+    """(num, den) per example with metric = 100·Σnum/Σden, or None when the metric does not split so (BUCC)."""
+    folder = submission.folder(target)
+    if folder in submission.QA:
+        if metric not in ("f1", "exact_match"):
+            return None
+        def one(p, g):
+            if folder == "mlqa":
+                p, g = metrics.mlqa_tokens(p, lang), metrics.mlqa_tokens(g, lang)
+                return float(p == g) if metric == "exact_match" else metrics.token_f1(p, g)
+            return float(metrics.squad_normalize(p) == metrics.squad_normalize(g)) if metric == "exact_match" \
+                else metrics.squad_f1(p, g)
+        num = [max(one(pred.get(q, ""), g) for g in golds or [""]) for q, golds in gold.items()]
+        return np.array(num), np.ones(len(num))
+    if folder in submission.RANKED and metric == "map@20":
+        num = [metrics.map_at_k(pred, {q: rel}, 20) / 100 for q, rel in gold.items()]
+        return np.array(num), np.ones(len(num))
+    if folder in ("udpos", "panx") and metric == "f1":
+        counts = [(len(set(metrics.chunks(g)) & set(metrics.chunks(p))), len(metrics.chunks(g)) + len(metrics.chunks(p)))
+                  for g, p in zip(gold, pred)]
+        return np.array([2.0 * t for t, _ in counts]), np.array([float(n) for _, n in counts])
+    if metric == "accuracy" and folder not in ("bucc2018",) + submission.QA + submission.RANKED:
+        return np.array([float(p == g) for p, g in zip(pred, gold)]), np.ones(len(gold))
+    return None
+
+
+def load(folder, target, lang, metric):
+    """(the metric's value, per-example (num, den) or None) of one finished (target, language)."""
+    f = submission.folder(target)
+    p, g = (folder / kind / f / f"test-{lang}.{submission.suffix(f)}" for kind in ("predictions", "labels"))
+    pred, gold = submission.read(p, f), submission.read(g, f)
+    scores = submission.score_file(f, lang, pred, gold, str(p))
+    if f in ("xnli", "pawsx", "xcopa"):
+        scores["macro_f1"] = metrics.macro_f1(pred, gold)
+    if metric not in scores:
+        raise UserError(f"--metric {metric}: {target} has {', '.join(scores)}.")
+    return scores[metric], per_example(target, lang, pred, gold, metric)
+
+
+def paired_ratio_bootstrap(a, b, seed=0):
+    """delta = metric(b) − metric(a) over the same examples, 95% percentile CI from N_BOOT resamples."""
+    (na, da), (nb, db) = a, b
+    idx = np.random.default_rng(seed).integers(0, len(na), size=(N_BOOT, len(na)))
+    ratio = lambda num, den, i: 100.0 * num[i].sum(-1) / np.maximum(den[i].sum(-1), 1e-12)
+    deltas = ratio(nb, db, idx) - ratio(na, da, idx)
+    return float(np.percentile(deltas, 2.5)), float(np.percentile(deltas, 97.5))
+
+
+def compare(args, baseline=None, metric=None, out=None):
+    found = systems(args)
+    if baseline and baseline not in found:
+        raise UserError(f"--baseline {baseline}: no such system; the systems are {', '.join(found)}.")
+    table = defaultdict(dict)  # (target, lang) → label → {values [per seed], examples [(num, den) per seed]}
+    for label, seeds in found.items():
+        for seed in seeds:
+            for folder, pairs in seed:
+                for target, lang in pairs:
+                    value, ex = load(folder, target, lang, metric or MAIN[target])
+                    cell = table[target, lang].setdefault(label, dict(values=[], examples=[]))
+                    cell["values"].append(value)
+                    cell["examples"].append(ex)
+    if not table:
+        raise UserError(f"{', '.join(args)}: no finished evaluation (predictions/ + labels/) found.")
+    labels = list(found)
+    lines = ["| target | lang | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(labels)]
+    summary = {}
+    for (target, lang), row in sorted(table.items()):
+        lines.append(f"| {target} | {lang} | " + " | ".join(show(row.get(lb)) for lb in labels) + " |")
+    for target in sorted({t for t, _ in table}):
+        for lb in labels:
+            langs = {lang: np.mean(r[lb]["values"]) for (t, lang), r in table.items() if t == target and lb in r}
+            if langs:
+                worst = min(langs, key=langs.get)
+                summary.setdefault(target, {})[lb] = dict(avg=float(np.mean(list(langs.values()))), worst_lang=worst,
+                                                          worst=float(langs[worst]), langs=len(langs))
+        lines.append(f"| {target} | **avg** (worst) | " + " | ".join(
+            f"{s['avg']:.2f} ({s['worst_lang']} {s['worst']:.2f})" if (s := summary.get(target, {}).get(lb)) else ""
+            for lb in labels) + " |")
+    result = dict(metric=metric or "main", table={f"{t}/{lg}": {lb: r[lb]["values"] for lb in r}
+                                                   for (t, lg), r in sorted(table.items())}, summary=summary)
+    print("\n".join(lines))
+    if baseline:
+        result["deltas"] = deltas(table, labels, baseline)
+        print(f"\nΔ against {baseline} (95% paired bootstrap CI over test examples; * = excludes 0)")
+        for d in result["deltas"]:
+            ci = f"[{d['ci_low']:+.2f}, {d['ci_high']:+.2f}]{' *' if d['ci_low'] > 0 or d['ci_high'] < 0 else ''}" \
+                if d["ci_low"] is not None else "(no per-example split)"
+            print(f"  {d['system']} {d['target']} {d['lang']}: {d['delta']:+.2f} {ci}")
+    if out:
+        from chain.runs import write_json
+        write_json(out, result)
+    return result
+
+
+def show(cell):
+    if not cell:
+        return ""
+    v = cell["values"]
+    return f"{np.mean(v):.2f} ± {np.std(v, ddof=1):.2f}" if len(v) > 1 else f"{v[0]:.2f}"
+
+
+def deltas(table, labels, baseline):
+    out = []
+    for (target, lang), row in sorted(table.items()):
+        if baseline not in row:
+            continue
+        base = row[baseline]
+        for lb in labels:
+            if lb == baseline or lb not in row:
+                continue
+            d = dict(system=lb, target=target, lang=lang,
+                     delta=float(np.mean(row[lb]["values"]) - np.mean(base["values"])), ci_low=None, ci_high=None)
+            a, b = (mean_examples(r["examples"]) for r in (base, row[lb]))
+            if a is not None and b is not None and len(a[0]) == len(b[0]):
+                d["ci_low"], d["ci_high"] = paired_ratio_bootstrap(a, b)
+            out.append(d)
+    return out
+
+
+def mean_examples(seeds):
+    """The seeds' per-example (num, den) averaged: one paired sample per test example."""
+    if any(s is None for s in seeds) or len({len(s[0]) for s in seeds}) != 1:
+        return None
+    return np.mean([s[0] for s in seeds], 0), np.mean([s[1] for s in seeds], 0)

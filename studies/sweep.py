@@ -1,0 +1,247 @@
+"""`xstilts.py sweep --config STUDY.yaml [--dry-run] [--plan FILE] [--stage ID]`: a grid of X-STILTs chains
+as one plan of stages (chain/plan.py), run or resumed, ending in one tidy results table.
+
+STUDY.yaml (studies/*.yaml are the real ones, studies/demo/*.yaml their offline tiny versions):
+  study: volume          # the report's analysis: volume | typology | ntasks | robustness | translated
+  name: volume           # the sweep directory: <runs_dir>/<name> (default: the file's stem)
+  base: {...}            # Config keys (chain/config.py) for every stage; `intermediate.KEY`, `target.KEY`
+                         # or `eval.KEY` sets a key for those stages only (a volume sweep subsamples the
+                         # intermediate data, never the target's: intermediate.max_train_examples)
+  grid: {KEY: [values]}  # the same keys, plus `task`: the intermediate task set; `none` = no intermediate
+                         # training (the baseline: targets fine-tuned straight from the pretrained model)
+  targets: [xnli, ...]   # or suite: xtreme | xtreme-r (every target on its suite's languages)
+  langs: [sw, ...]       # optional subset of each target's languages
+  seeds: [1, 2, 3]       # every training stage of a cell uses the cell's seed
+  (report keys: metric, threshold, baseline; studies/report.py)
+Precedence per stage: Config < task HPARAMS < base < base scoped < grid cell < grid cell scoped.
+The sweep directory holds study.yaml (a copy), stages/ (every stage once), results.csv and results.jsonl
+(header cell,<grid keys in grid order>,seed,target,lang,metric,value; rewritten atomically after every
+stage, metrics recomputed from each eval stage's predictions/ and labels/) and cells.json.
+"""
+import hashlib
+import itertools
+import json
+import random
+import shutil
+from dataclasses import fields, replace
+from pathlib import Path
+
+from chain.config import Config, read_yaml, resolve
+from chain.plan import chain, distinct, execute, waves
+from chain.runs import write_json
+from model import UserError
+from model.load import atomic_write
+from tasks.lib import metrics, submission
+from tasks.lib.common import get_task, task_names
+
+KEYS = {"study", "name", "base", "grid", "targets", "suite", "langs", "seeds", "metric", "threshold", "baseline"}
+STUDIES = ("volume", "typology", "ntasks", "robustness", "translated")
+SCOPES = ("intermediate", "target", "eval")
+CLASSIFICATION = ("xnli", "pawsx", "xcopa")  # + macro-F1 beside accuracy (SPEC §7.3)
+TOKENS_PER_S = 19_300  # XLM-R large, bf16, one H100 80GB: `xstilts.py intermediate --task mnli` steady state (issue 12)
+
+
+def targets_of(study):
+    return [submission.task_of(t) for t in submission.SUITES[study["suite"]][0]] if study.get("suite") else study["targets"]
+
+
+def read_study(path):
+    """The study YAML, checked whole before anything runs: one line per problem."""
+    s = read_yaml(path)
+    src = f"--config {path}"
+    unknown = sorted(set(s) - KEYS)
+    if unknown:
+        raise UserError(f"{src}: unknown key {unknown[0]!r}; a study has {', '.join(sorted(KEYS))}.")
+    if s.get("study") is not None and s["study"] not in STUDIES:
+        raise UserError(f"{src}: study {s['study']!r}; choose one of {', '.join(STUDIES)} (or leave it out).")
+    grid = s.get("grid") or {}
+    if not isinstance(grid, dict) or not grid:
+        raise UserError(f"{src}: grid is empty; give at least one key with a list of values (e.g. task: [none, mnli]).")
+    fieldnames = {f.name for f in fields(Config)}
+    for key, values in [*grid.items(), *(s.get("base") or {}).items()]:
+        scope, _, name = key.rpartition(".")
+        if (scope and scope not in SCOPES) or name.replace("-", "_") not in fieldnames:
+            raise UserError(f"{src}: unknown key {key!r} in grid/base; use Config fields (chain/config.py), "
+                            f"optionally as {'/'.join(SCOPES)}.KEY.")
+        if key in grid and (not isinstance(values, list) or not values):
+            raise UserError(f"{src}: grid.{key} must be a non-empty list of values.")
+    if bool(s.get("targets")) == bool(s.get("suite")):
+        raise UserError(f"{src}: give either targets: [xnli, ...] or suite: xtreme | xtreme-r.")
+    if s.get("suite") and s["suite"] not in submission.SUITES:
+        raise UserError(f"{src}: suite {s['suite']!r}; choose xtreme or xtreme-r.")
+    known = {submission.task_of(t) for table, _ in submission.SUITES.values() for t in table}
+    for t in s.get("targets") or []:
+        if t not in known:
+            raise UserError(f"{src}: unknown target {t!r}; the targets are {', '.join(sorted(known))}.")
+    for t in grid.get("task", []):
+        for name in str(t).split(","):
+            if t != "none" and name.split("@")[0] not in task_names():
+                raise UserError(f"{src}: grid.task {t!r}: unknown task {name.split('@')[0]!r}; the tasks are "
+                                f"{', '.join(task_names())}, or none.")
+    seeds = s.get("seeds", [1])
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(x, int) for x in seeds):
+        raise UserError(f"{src}: seeds must be a list of integers, e.g. [1, 2, 3].")
+    s.update(seeds=seeds, name=s.get("name") or Path(path).stem, grid=grid, base=s.get("base") or {})
+    return s
+
+
+def scoped(values, kind):
+    """The keys of `values` for stages of this kind: plain keys, then `kind.KEY` ones."""
+    plain = {k: v for k, v in values.items() if "." not in k and k != "task"}
+    return plain, {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith(kind + ".")}
+
+
+def cells(study):
+    """Every combination of grid values, times every seed: [{cell, keys, seed}], a stable id each."""
+    grid = study["grid"]
+    out = []
+    for values in itertools.product(*grid.values()):
+        for seed in study["seeds"]:
+            keys = dict(zip(grid, values))
+            cid = hashlib.sha256(json.dumps([keys, seed], sort_keys=True).encode()).hexdigest()[:8]
+            out.append(dict(cell=f"c{cid}", keys=keys, seed=seed))
+    return out
+
+
+def plan(study, root, path="study"):
+    """→ (cells, {cell id: (stages, evals)}); every config resolved (a bad value stops here, before any work)."""
+    base, out = study["base"], {}
+    for c in cells(study):
+        def config_for(kind, task, c=c):
+            (b, bs), (g, gs) = scoped(base, kind), scoped(c["keys"], kind)
+            where = f"{path} grid " + ", ".join(f"{k}={v}" for k, v in c["keys"].items())
+            cfg = resolve(task, (b, f"{path} base"), (bs, f"{path} base"), (g, where), (gs, where))
+            return replace(cfg, runs_dir=str(root / "stages"), name="", seed=c["seed"])
+        inter = str(c["keys"].get("task", base.get("task", "mnli")))
+        model = resolve("mnli", (scoped(base, "intermediate")[0], f"{path} base")).model
+        out[c["cell"]] = chain(config_for, model, None if inter == "none" else inter, targets_of(study),
+                               study.get("langs"), study.get("suite"))
+    return cells(study), out
+
+
+def rows_of(stage, target, cache):
+    """The results rows of one eval stage, per finished language, recomputed from its files (cached)."""
+    folder = submission.folder(target)
+    for lang in sorted(stage.finished_langs() & set(stage.langs)):
+        if (stage.dir, lang) not in cache:
+            p, g = (stage.dir / kind / folder / f"test-{lang}.{submission.suffix(folder)}" for kind in ("predictions", "labels"))
+            pred, gold = submission.read(p, folder), submission.read(g, folder)
+            scores = submission.score_file(folder, lang, pred, gold, str(p))
+            if folder in CLASSIFICATION:
+                scores["macro_f1"] = metrics.macro_f1(pred, gold)
+            cache[stage.dir, lang] = scores
+        yield lang, cache[stage.dir, lang]
+
+
+def write_table(study, root, cell_list, plans, cache):
+    """results.csv / results.jsonl (long format) and cells.json, atomically, from whatever is finished."""
+    grid, rows, info = list(study["grid"]), [], []
+    for c in cell_list:
+        stages, evals = plans[c["cell"]]
+        for target, stage in evals.items():
+            for lang, scores in rows_of(stage, target, cache):
+                rows += [dict(cell=c["cell"], **{k: c["keys"][k] for k in grid}, seed=c["seed"], target=target,
+                              lang=lang, metric=m, value=v) for m, v in scores.items()]
+        inter = next((s for s in stages if s.kind == "intermediate"), None)
+        done = inter is not None and (inter.dir / "stage.json").exists()
+        info.append(dict(cell=c["cell"], keys=c["keys"], seed=c["seed"],
+                         train_examples=sum(json.loads((inter.dir / "stage.json").read_text())["train_examples"].values())
+                         if done else None, ntasks=len(inter.task.split(",")) if inter else 0,
+                         inter_lang=(inter.task.split("@")[1] if "@" in inter.task else inter.cfg.lang) if inter else "none",
+                         stages=[str(s.dir.relative_to(root)) for s in stages]))
+    header = ["cell", *grid, "seed", "target", "lang", "metric", "value"]
+    text = ",".join(header) + "\n" + "".join(",".join(csv_field(r[h]) for h in header) + "\n" for r in rows)
+    atomic_write(root / "results.csv", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    jsonl = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    atomic_write(root / "results.jsonl", lambda tmp: Path(tmp).write_text(jsonl, encoding="utf-8"))
+    write_json(root / "cells.json", info)
+    return len(rows)
+
+
+def csv_field(v):
+    v = repr(v) if isinstance(v, float) else str(v)  # repr: the exact float, so a re-run compares bit for bit
+    return f'"{v}"' if "," in v else v
+
+
+def work(stage):
+    """(examples seen, real tokens or None) of a training stage, from its data when present; None if absent."""
+    from chain.train import load_data
+    cfg = stage.cfg
+    try:
+        data = [load_data(cfg, get_task(n.split("@")[0]), n.split("@")[1] if "@" in n else cfg.lang)[1]
+                for n in stage.task.split(",")]
+    except UserError:
+        return None, None
+    n = sum(map(len, data))
+    seen = cfg.max_steps * cfg.batch_size if cfg.max_steps else n * cfg.epochs
+    tokens = None
+    if Path(cfg.model).is_dir():  # a local tokenizer: measure real tokens on a sample of each task's data
+        from model.tokenizer import Tokenizer
+        from tasks.lib.common import length
+        tok, per = Tokenizer(Path(cfg.model)), []
+        for name, examples in zip(stage.task.split(","), data):
+            sample = random.Random(0).sample(examples, min(1000, len(examples)))
+            task = get_task(name.split("@")[0])
+            feats = get_task(getattr(task, "TRAIN_ON", name.split("@")[0])).encode(sample, tok, cfg.max_len)
+            per.append(sum(map(length, feats)) / len(sample) * len(examples))
+        tokens = sum(per) / n * seen
+    return seen, tokens
+
+
+def dry_run(study, root, cell_list, plans):
+    all_stages = distinct([s for stages, _ in plans.values() for s in stages])
+    print(f"{study['name']}: {len(cell_list)} cells ({len(cell_list) // len(study['seeds'])} grid points × "
+          f"{len(study['seeds'])} seeds), {len(all_stages)} distinct stages in {root / 'stages'}")
+    total_seen, total_tokens, unknown = 0, 0, 0
+    for kind in ("intermediate", "target", "eval"):
+        these = [s for s in all_stages if s.kind == kind]
+        print(f"  {kind}: {len(these)} stages, {sum(s.done() for s in these)} finished")
+        for s in these if kind != "eval" else []:
+            if s.done():
+                continue
+            seen, tokens = work(s)
+            total_seen += seen or 0
+            total_tokens += tokens or 0
+            unknown += seen is None or tokens is None
+            print(f"    {s.dir.name}: " + (f"{seen:,.0f} examples seen" if seen is not None else "data not here")
+                  + (f", {tokens:,.0f} tokens" if tokens else ""))
+    print(f"  to train: {total_seen:,.0f} examples seen, {total_tokens:,.0f} tokens"
+          + (f" ≈ {total_tokens / TOKENS_PER_S / 3600:.1f} GPU-hours at {TOKENS_PER_S:,} tokens/s (XLM-R large, bf16, "
+             "H100)" if total_tokens else "") + (f"; {unknown} stages without data or tokenizer here" if unknown else ""))
+
+
+def write_plan(study, root, plans, out, config):
+    """One shell command per stage, in dependency order; a blank line and a comment between waves."""
+    lines = []
+    for i, wave in enumerate(waves([s for stages, _ in plans.values() for s in stages]), 1):
+        lines.append(f"# wave {i}: {len(wave)} stages, each needs only earlier waves")
+        lines += [f"python xstilts.py sweep --config {config} --stage {s.dir.name}" for s in wave]
+        lines.append("")
+    lines.append(f"# then the table and the report: python xstilts.py sweep --config {config} && "
+                 f"python xstilts.py report {root}")
+    atomic_write(Path(out), lambda tmp: Path(tmp).write_text("\n".join(lines) + "\n", encoding="utf-8"))
+    print(f"wrote {out}: {sum(1 for x in lines if x.startswith('python'))} stage commands")
+
+
+def sweep(config, dry_run_only=False, plan_file=None, stage=None, runs_dir="runs"):
+    study = read_study(config)
+    root = Path(study["base"].get("runs_dir", runs_dir)) / study["name"]
+    cell_list, plans = plan(study, root, str(config))
+    if dry_run_only or plan_file:
+        dry_run(study, root, cell_list, plans) if dry_run_only else None
+        return write_plan(study, root, plans, plan_file, config) if plan_file else None
+    chosen = [s for stages, _ in plans.values() for s in stages]
+    if stage:  # one line of --plan: that stage alone (its inputs must be finished)
+        chosen = [s for s in chosen if s.dir.name == stage]
+        if not chosen:
+            raise UserError(f"--stage {stage}: not a stage of {config}; see --plan or --dry-run.")
+    root.mkdir(parents=True, exist_ok=True)
+    if not (root / "study.yaml").exists() or Path(config).read_bytes() != (root / "study.yaml").read_bytes():
+        atomic_write(root / "study.yaml", lambda tmp: shutil.copyfile(config, tmp))
+    cache = {}
+    update = lambda s: write_table(study, root, cell_list, plans, cache) if s.kind == "eval" else None
+    counts = execute(chosen, on_done=update)
+    n = write_table(study, root, cell_list, plans, cache)
+    print(f"{study['name']}: {counts['trained']} stages trained, {counts['reused']} reused, {counts['evaluated']} "
+          f"evaluated; {n} rows in {root / 'results.csv'}")
+    return root
