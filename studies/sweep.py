@@ -58,12 +58,13 @@ def read_study(path):
     if not isinstance(grid, dict) or not grid:
         raise UserError(f"{src}: grid is empty; give at least one key with a list of values (e.g. task: [none, mnli]).")
     fieldnames = {f.name for f in fields(Config)}
-    for key, values in [*grid.items(), *(s.get("base") or {}).items()]:
+    for key in [*grid, *(s.get("base") or {})]:
         scope, _, name = key.rpartition(".")
         if (scope and scope not in SCOPES) or name.replace("-", "_") not in fieldnames:
             raise UserError(f"{src}: unknown key {key!r} in grid/base; use Config fields (chain/config.py), "
                             f"optionally as {'/'.join(SCOPES)}.KEY.")
-        if key in grid and (not isinstance(values, list) or not values):
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
             raise UserError(f"{src}: grid.{key} must be a non-empty list of values.")
     if bool(s.get("targets")) == bool(s.get("suite")):
         raise UserError(f"{src}: give either targets: [xnli, ...] or suite: xtreme | xtreme-r.")

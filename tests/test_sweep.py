@@ -1,0 +1,128 @@
+"""Studies as sweeps (studies/sweep.py on chain/plan.py): cells that share a stage train it once, a finished
+sweep trains nothing, a sweep killed mid-stage resumes to the same results.csv bit for bit, --dry-run and
+--plan, max_steps, and bad study files stopping with one line before anything is written."""
+import json
+
+import pytest
+import yaml
+
+import chain.train
+import xstilts
+from data_scripts import demo
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    return demo.make_world(tmp_path_factory.mktemp("world"))
+
+
+def study(path, world, runs, **over):
+    s = dict(name="s", base={"model": str(world / "model"), "data_dir": str(world / "data"), "runs_dir": str(runs),
+                             "lr": "1e-3", "batch_size": 16, "max_len": 48, "dtype": "fp32", "eval_every": 4,
+                             "save_every": 2, "eval_examples": 32, "layer": 1, "epochs": 1,
+                             "intermediate.max_train_examples": 96, "target.max_train_examples": 64},
+             grid={"task": ["none", "mnli"], "target.lr": [1e-3, 2e-3]}, targets=["xnli", "tatoeba"],
+             langs=["en", "de"], seeds=[1])
+    for k, v in over.items():
+        s[k] = v
+    path.write_text(yaml.safe_dump(s, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def count_fits(monkeypatch):
+    calls = []
+    real = chain.train.fit
+
+    def counted(cfg, tasks, *a, **k):
+        calls.append(",".join(tasks))
+        return real(cfg, tasks, *a, **k)
+    monkeypatch.setattr(chain.train, "fit", counted)
+    return calls
+
+
+def test_shared_intermediate_trains_once_and_a_finished_sweep_trains_nothing(world, tmp_path, monkeypatch, capsys):
+    calls = count_fits(monkeypatch)
+    cfg = study(tmp_path / "s.yaml", world, tmp_path / "runs")
+    assert xstilts.main(["sweep", "--config", str(cfg)]) == 0
+    # 4 cells: (none, mnli) × two target learning rates; the mnli intermediate stage is shared
+    assert sorted(calls) == ["mnli", "xnli", "xnli", "xnli", "xnli"]
+    root = tmp_path / "runs" / "s"
+    header, *rows = (root / "results.csv").read_text().splitlines()
+    assert header == "cell,task,target.lr,seed,target,lang,metric,value"
+    cells = {r.split(",")[0] for r in rows}
+    assert len(cells) == 4 and {r.split(",")[1] for r in rows} == {"none", "mnli"}
+    metrics = {(r.split(",")[4], r.split(",")[6]) for r in rows}
+    assert metrics == {("xnli", "accuracy"), ("xnli", "macro_f1"), ("tatoeba", "accuracy")}
+    info = json.loads((root / "cells.json").read_text())
+    assert {c["train_examples"] for c in info} == {None, 96} and {c["ntasks"] for c in info} == {0, 1}
+    jsonl = [json.loads(line) for line in (root / "results.jsonl").read_text().splitlines()]
+    assert [str(r["value"]) for r in jsonl] == [repr(float(r.split(",")[-1])) for r in rows]
+    calls.clear()
+    assert xstilts.main(["sweep", "--config", str(cfg)]) == 0
+    assert calls == [] and "0 stages trained, 5 reused, 0 evaluated" in capsys.readouterr().out
+    before = (root / "results.csv").read_text()  # more languages: only the eval stages extend
+    study(cfg, world, tmp_path / "runs", langs=["en", "de", "fr"])
+    assert xstilts.main(["sweep", "--config", str(cfg)]) == 0
+    assert calls == [] and set(before.splitlines()) < set((root / "results.csv").read_text().splitlines())
+
+
+def test_a_sweep_killed_mid_stage_resumes_to_the_same_table(world, tmp_path, monkeypatch):
+    whole = study(tmp_path / "a.yaml", world, tmp_path / "a", grid={"task": ["mnli"]}, targets=["xnli"])
+    assert xstilts.main(["sweep", "--config", str(whole)]) == 0
+    killed = study(tmp_path / "b.yaml", world, tmp_path / "b", grid={"task": ["mnli"]}, targets=["xnli"])
+    monkeypatch.setattr(chain.train, "CRASH_AT_STEP", 3)  # after the step-2 checkpoint of the first stage
+    with pytest.raises(KeyboardInterrupt):
+        xstilts.main(["sweep", "--config", str(killed)])
+    (stage,) = (tmp_path / "b" / "s" / "stages").glob("intermediate-*")
+    assert not (stage / "results.json").exists() and (stage / "checkpoints").is_dir()
+    monkeypatch.setattr(chain.train, "CRASH_AT_STEP", None)
+    assert xstilts.main(["sweep", "--config", str(killed)]) == 0
+    a, b = ((tmp_path / d / "s" / "results.csv").read_text() for d in ("a", "b"))
+    assert a == b and len(a.splitlines()) > 1
+
+
+def test_dry_run_and_plan_file_then_one_stage(world, tmp_path, capsys):
+    cfg = study(tmp_path / "s.yaml", world, tmp_path / "runs")
+    assert xstilts.main(["sweep", "--config", str(cfg), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "4 cells (4 grid points × 1 seeds), 11 distinct stages" in out and "intermediate: 1 stages, 0 finished" in out
+    assert "96 examples seen" in out and " tokens" in out
+    assert not (tmp_path / "runs").exists()  # a dry run writes nothing
+    assert xstilts.main(["sweep", "--config", str(cfg), "--plan", str(tmp_path / "plan.sh")]) == 0
+    lines = (tmp_path / "plan.sh").read_text().splitlines()
+    commands = [x for x in lines if x.startswith("python")]
+    assert len(commands) == 11 and lines[0].startswith("# wave 1") and sum(x.startswith("# wave") for x in lines) == 3
+    first_inter = next(x for x in commands if "--stage intermediate-" in x)
+    stage = first_inter.split("--stage ")[1]
+    assert xstilts.main(["sweep", "--config", str(cfg), "--stage", stage]) == 0
+    assert (tmp_path / "runs" / "s" / "stages" / stage / "results.json").exists()
+    later = next(x for x in commands if "--stage eval-xnli" in x).split("--stage ")[1]
+    assert xstilts.main(["sweep", "--config", str(cfg), "--stage", later]) == 2  # its inputs are not trained
+    assert "not finished; run that stage first" in capsys.readouterr().err
+
+
+def test_max_steps_holds_compute_constant(world, tmp_path):
+    argv = ["intermediate", "--task", "mnli", "--model", str(world / "model"), "--data-dir", str(world / "data"),
+            "--runs-dir", str(tmp_path), "--name", "m", "--max-steps", "3", "--max-train-examples", "500",
+            "--batch-size", "8", "--max-len", "48", "--dtype", "fp32", "--eval-examples", "16"]
+    assert xstilts.main(argv) == 0
+    steps = [json.loads(x)["step"] for x in (tmp_path / "m" / "metrics.jsonl").read_text().splitlines()]
+    assert steps[-1] == 3
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(grid={"tsk": ["mnli"]}), "unknown key 'tsk' in grid/base"),
+    (dict(grid={"lr": ["fast"]}), "lr='fast' should be float"),
+    (dict(grid={}), "grid is empty"),
+    (dict(targets=["xnl"]), "unknown target 'xnl'"),
+    (dict(grid={"task": ["mnli", "mlni"]}), "unknown task 'mlni'"),
+    (dict(seeds=[]), "seeds must be a list of integers"),
+    (dict(study="volumes"), "study 'volumes'"),
+    (dict(grid={"intermediate.epochs": 2}), "must be a non-empty list"),
+])
+def test_bad_study_files_are_one_line_and_write_nothing(world, tmp_path, capsys, change, message):
+    cfg = study(tmp_path / "s.yaml", world, tmp_path / "runs", **change)
+    assert xstilts.main(["sweep", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()
