@@ -6,14 +6,22 @@ MODEL ?= FacebookAI/xlm-roberta-large
 DATA ?= data
 TASK ?= mnli
 SUITE ?= xtreme
+STUDY ?= volume
 ARGS ?=
 
-.PHONY: test test-fast bench demo intermediate target eval eval-all score run data lines
+.PHONY: help test test-fast bench demo demo-study study intermediate target eval eval-all score run data lines
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+help:  ## this list
+	@grep -E '^[a-z-]+:.*## ' Makefile | sed -E 's/:.*## /\t/' | expand -t 14
+
+$(VENV)/.plots: $(VENV)/.installed  # matplotlib: optional, only `report` imports it
+	$(PY) -m pip install -q matplotlib
 	touch $@
 
 test: $(VENV)/.installed  ## the whole suite (slow tests included), as CI runs it
@@ -27,6 +35,15 @@ demo: $(VENV)/.installed  ## the whole chain offline on a tiny model and sample 
 	$(PY) xstilts.py run --config runs/demo/demo.yaml $(ARGS)
 	@echo "A tiny random model on templated data: zero-shot scores near chance are expected."
 	@echo "A real run:  make intermediate TASK=mnli MODEL=FacebookAI/xlm-roberta-large  (after make data TASK=mnli)"
+
+demo-study: $(VENV)/.plots  ## make demo-study STUDY=volume: a study's offline tiny version (runs/demo-study-<study>/)
+	$(PY) data_scripts/demo.py --world runs/demo-world
+	$(PY) xstilts.py sweep --config studies/demo/$(STUDY).yaml $(ARGS)
+	$(PY) xstilts.py report runs/demo-study-$(STUDY)
+
+study: $(VENV)/.plots  ## make study STUDY=volume: a SPEC §7 study (studies/STUDY.yaml; data from make data), report
+	$(PY) xstilts.py sweep --config studies/$(STUDY).yaml $(ARGS)
+	$(PY) xstilts.py report runs/$(STUDY)
 
 intermediate: $(VENV)/.installed  ## make intermediate TASK=mnli [MODEL=...] [ARGS="--name x --dtype bf16"]
 	$(PY) xstilts.py intermediate --task $(TASK) --model $(MODEL) --data-dir $(DATA) $(ARGS)
