@@ -38,6 +38,10 @@ KEYS = {"study", "name", "base", "grid", "targets", "suite", "langs", "seeds", "
 STUDIES = ("volume", "typology", "ntasks", "robustness", "translated")
 SCOPES = ("intermediate", "target", "eval")
 CLASSIFICATION = ("xnli", "pawsx", "xcopa")  # + macro-F1 beside accuracy (SPEC §7.3)
+SIZES = dict(mnli=392_702, snli=550_152, qqp=363_846, sst2=67_349, squad_v1=87_599, squad_v2=130_319,  # official
+             hellaswag=39_905, cosmosqa=25_262, commonsenseqa=9_741, siqa=33_410, copa=400, pawsx=49_401,  # train
+             panx=20_000, tydiqa=3_696)  # split sizes (SPEC §2-3, the datasets' papers): the dry run without data
+TOKENS_PER_EXAMPLE = 47.5  # without data or tokenizer: XNLI pairs' mean real length (kernels/RESULTS.md)
 TOKENS_PER_S = 19_300  # XLM-R large, bf16, one H100 80GB: `xstilts.py intermediate --task mnli` steady state (issue 12)
 
 
@@ -171,8 +175,13 @@ def work(stage):
     try:
         data = [load_data(cfg, get_task(n.split("@")[0]), n.split("@")[1] if "@" in n else cfg.lang)[1]
                 for n in stage.task.split(",")]
-    except UserError:
-        return None, None
+    except UserError:  # no data here: the official sizes, and tokens at TOKENS_PER_EXAMPLE (marked "~")
+        names = [getattr(get_task(n.split("@")[0]), "TRAIN_ON", n.split("@")[0]) for n in stage.task.split(",")]
+        if any(n not in SIZES for n in names):
+            return None, None
+        n = sum(min(SIZES[x], cfg.max_train_examples or SIZES[x]) for x in names)
+        seen = cfg.max_steps * cfg.batch_size if cfg.max_steps else n * cfg.epochs
+        return seen, -seen * TOKENS_PER_EXAMPLE
     n = sum(map(len, data))
     seen = cfg.max_steps * cfg.batch_size if cfg.max_steps else n * cfg.epochs
     tokens = None
@@ -193,22 +202,25 @@ def dry_run(study, root, cell_list, plans):
     all_stages = distinct([s for stages, _ in plans.values() for s in stages])
     print(f"{study['name']}: {len(cell_list)} cells ({len(cell_list) // len(study['seeds'])} grid points × "
           f"{len(study['seeds'])} seeds), {len(all_stages)} distinct stages in {root / 'stages'}")
-    total_seen, total_tokens, unknown = 0, 0, 0
+    total_seen, total_tokens, unknown, guessed = 0, 0, 0, 0
     for kind in ("intermediate", "target", "eval"):
         these = [s for s in all_stages if s.kind == kind]
         print(f"  {kind}: {len(these)} stages, {sum(s.done() for s in these)} finished")
         for s in these if kind != "eval" else []:
             if s.done():
                 continue
-            seen, tokens = work(s)
+            seen, tokens = work(s)  # tokens < 0: estimated without the data (official size, mean length)
             total_seen += seen or 0
-            total_tokens += tokens or 0
-            unknown += seen is None or tokens is None
-            print(f"    {s.dir.name}: " + (f"{seen:,.0f} examples seen" if seen is not None else "data not here")
-                  + (f", {tokens:,.0f} tokens" if tokens else ""))
+            total_tokens += abs(tokens or 0)
+            unknown += seen is None
+            guessed += (tokens or 0) < 0
+            print(f"    {s.dir.name}: " + (f"{seen:,.0f} examples seen" if seen is not None else "size unknown")
+                  + (f", {'~' if tokens < 0 else ''}{abs(tokens):,.0f} tokens" if tokens else ""))
     print(f"  to train: {total_seen:,.0f} examples seen, {total_tokens:,.0f} tokens"
-          + (f" ≈ {total_tokens / TOKENS_PER_S / 3600:.1f} GPU-hours at {TOKENS_PER_S:,} tokens/s (XLM-R large, bf16, "
-             "H100)" if total_tokens else "") + (f"; {unknown} stages without data or tokenizer here" if unknown else ""))
+          + (f" ≈ {total_tokens / TOKENS_PER_S / 3600:,.1f} GPU-hours at {TOKENS_PER_S:,} tokens/s (XLM-R large, bf16, "
+             "H100)" if total_tokens else "") + (f"; {unknown} stages of unknown size" if unknown else "")
+          + (f"; {guessed} stages without their data here: official sizes, {TOKENS_PER_EXAMPLE} tokens/example "
+             "(a lower bound for QA and multiple choice)" if guessed else ""))
 
 
 def write_plan(study, root, plans, out, config):
