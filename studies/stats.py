@@ -225,7 +225,10 @@ def saturation_point(fit, threshold):
         return None if fit["b"] > threshold else 0.0
     if fit["d"] <= 0:
         return 0.0
-    return float((fit["d"] * (1 - 2 ** -fit["alpha"]) / threshold) ** (1 / fit["alpha"]))
+    try:  # alpha at the search's lower edge (no saturation seen): the point is beyond any float
+        return float((fit["d"] * (1 - 2 ** -fit["alpha"]) / threshold) ** (1 / fit["alpha"]))
+    except OverflowError:
+        return None
 
 
 def robustness(scores, baseline=None):

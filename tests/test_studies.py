@@ -1,0 +1,68 @@
+"""Every offline tiny study (studies/demo/*.yaml, what `make demo-study` runs) end to end on the demo world:
+sweep → results table → statistics → report with its sections and plots. The real studies (studies/*.yaml)
+are checked whole (keys, grid, targets, tasks) by a dry run."""
+import json
+
+import pytest
+import yaml
+
+import xstilts
+from data_scripts import demo
+from conftest import ROOT
+
+SECTIONS = {"volume": "Diminishing returns", "typology": "Gain vs typological distance",
+            "ntasks": "Number of intermediate tasks", "robustness": "Robustness vs data volume",
+            "translated": "Intermediate language × target language"}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    return demo.make_world(tmp_path_factory.mktemp("world"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SECTIONS))
+def test_tiny_study_runs_end_to_end(name, world, tmp_path):
+    pytest.importorskip("matplotlib")
+    study = yaml.safe_load((ROOT / "studies" / "demo" / f"{name}.yaml").read_text(encoding="utf-8"))
+    study["base"].update(model=str(world / "model"), data_dir=str(world / "data"), runs_dir=str(tmp_path))
+    (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(study, sort_keys=False), encoding="utf-8")
+    assert xstilts.main(["sweep", "--config", str(tmp_path / f"{name}.yaml")]) == 0
+    root = tmp_path / study["name"]
+    header = (root / "results.csv").read_text().splitlines()[0]
+    assert header == ",".join(["cell", *study["grid"], "seed", "target", "lang", "metric", "value"])
+    assert xstilts.main(["report", str(root)]) == 0
+    md = (root / "report.md").read_text(encoding="utf-8")
+    for section in ("Setup", "Scores", "Gains over the baseline", "Robustness", SECTIONS[name], "Plots"):
+        assert f"## {section}" in md, section
+    report = json.loads((root / "report.json").read_text())
+    assert report["gains"] and report["plots"] and all((root / p).is_file() for p in report["plots"])
+    assert all(f"]({p})" in md for p in report["plots"])
+    if name == "typology":
+        assert {c["feature"] for c in report["correlations"]} >= {"dist_syntax", "dist_genetic"}
+        assert all(c["n"] >= 8 for c in report["correlations"])
+
+
+@pytest.mark.parametrize("name", sorted(SECTIONS))
+def test_real_study_files_are_complete_and_valid(name, capsys):
+    assert xstilts.main(["sweep", "--config", str(ROOT / "studies" / f"{name}.yaml"), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "distinct stages" in out and "GPU-hours" in out
+    study = yaml.safe_load((ROOT / "studies" / f"{name}.yaml").read_text(encoding="utf-8"))
+    assert study["study"] == name and study["base"]["model"] == "FacebookAI/xlm-roberta-large"
+    assert "none" in study["grid"]["task"]  # every study has its baseline
+
+
+def test_report_without_a_baseline_is_one_line_and_writes_nothing(world, tmp_path, capsys):
+    study = yaml.safe_load((ROOT / "studies" / "demo" / "typology.yaml").read_text(encoding="utf-8"))
+    study["base"].update(model=str(world / "model"), data_dir=str(world / "data"), runs_dir=str(tmp_path),
+                         epochs=1, **{"intermediate.max_train_examples": 64})
+    study.update(grid={"task": ["mnli"]}, seeds=[1], targets=["tatoeba"], langs=["de", "fr", "sw"])
+    (tmp_path / "t.yaml").write_text(yaml.safe_dump(study, sort_keys=False), encoding="utf-8")
+    assert xstilts.main(["sweep", "--config", str(tmp_path / "t.yaml")]) == 0
+    root = tmp_path / study["name"]
+    capsys.readouterr()
+    assert xstilts.main(["report", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert "baseline" in err and len(err.strip().splitlines()) == 1
+    assert not list(root.glob("report*")) and not list(root.glob("*.png"))
