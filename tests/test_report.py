@@ -1,0 +1,216 @@
+"""studies/report.py on hand-made sweep folders (study.yaml, results.csv, cells.json) of known structure:
+gains against hand-computed seed-paired means, each study's section against the numbers it was built from,
+plots with and without matplotlib, and the one-line errors that leave no report behind."""
+import csv
+import itertools
+import json
+import sys
+import zlib
+
+import numpy as np
+import pytest
+import yaml
+
+from model import UserError
+from studies import languages, report, stats
+
+LANGS = ["de", "fr", "ru", "ar", "hi", "sw", "ur", "th", "zh", "tr", "yo", "mr"]  # sw, yo, mr: Joshi class 2
+SECTIONS = ["## Setup", "## Scores", "## Gains over the baseline", "## Robustness"]
+
+
+@pytest.fixture(autouse=True)
+def fewer_resamples(monkeypatch):
+    monkeypatch.setattr(report, "N_BOOT", 500)  # the statistics are tested in test_stats.py; here, the plumbing
+
+
+def sweep(folder, study, score, langs=LANGS, targets=("xnli",), cell_info=None):
+    """Write a sweep: every grid combination × seed × target × language gets score(keys, seed, target, lang)."""
+    folder.mkdir(exist_ok=True)
+    (folder / "study.yaml").write_text(yaml.safe_dump(study, sort_keys=False), encoding="utf-8")
+    grid = study["grid"]
+    combos = [dict(zip(grid, vals)) for vals in itertools.product(*grid.values())]
+    cells, rows = [], []
+    for i, keys in enumerate(combos):
+        for seed in study["seeds"]:
+            cell = f"c{i:02d}s{seed}"
+            info = dict(train_examples=None, ntasks=0 if keys["task"] == "none" else len(keys["task"].split(",")),
+                        inter_lang="none" if keys["task"] == "none" else (keys["task"].split("@") + ["en"])[1])
+            cells.append(dict(cell=cell, keys=keys, seed=seed, **{**info, **(cell_info(keys) if cell_info else {})}))
+            for t in targets:
+                for lang in langs:
+                    v = score(keys, seed, t, lang)
+                    if v is not None:
+                        rows.append([cell, *keys.values(), seed, t, lang, report.METRIC[t], v])
+    with open(folder / "results.csv", "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([["cell", *grid, "seed", "target", "lang", "metric", "value"], *rows])
+    (folder / "cells.json").write_text(json.dumps(cells), encoding="utf-8")
+    return folder
+
+
+def read(folder):
+    return (folder / "report.md").read_text(encoding="utf-8"), json.loads((folder / "report.json").read_text())
+
+
+def noise(*parts):
+    return np.random.default_rng(zlib.crc32(repr(parts).encode())).normal()
+
+
+def test_gains_pair_seeds_then_average(tmp_path):
+    values = {(task, seed, lang): 50 + 3 * seed + 5 * (task == "mnli") + noise(task, seed, lang)
+              for task in ("none", "mnli") for seed in (1, 2, 3) for lang in LANGS}
+    d = sweep(tmp_path / "s", dict(grid=dict(task=["none", "mnli"]), seeds=[1, 2, 3], targets=["xnli", "xquad"]),
+              lambda k, s, t, lang: values[(k["task"], s, lang)] if t == "xnli" else None)
+    md, rep = read(report.write_report(d).parent)
+    assert rep["baseline"] == ["task=none"] and rep["metrics"] == {"xnli": "accuracy"}
+    assert {g["lang"] for g in rep["gains"]} == set(LANGS) and {g["cell"] for g in rep["gains"]} == {"task=mnli"}
+    for g in rep["gains"]:
+        want = np.mean([values[("mnli", s, g["lang"])] - values[("none", s, g["lang"])] for s in (1, 2, 3)])
+        assert g["gain"] == pytest.approx(want) and g["ci_low"] <= g["gain"] <= g["ci_high"]
+    (summary,) = rep["gain_summary"]
+    assert summary["gain"] == pytest.approx(np.mean([g["gain"] for g in rep["gains"]]))
+    assert summary["ci_low"] <= summary["gain"] <= summary["ci_high"] and summary["share_improved"] == 1.0
+    assert all(h in md for h in SECTIONS) and "target xquad: no results yet" in md
+
+
+def test_one_seed_has_no_ci_and_the_study_metric_wins(tmp_path):
+    study = dict(grid=dict(task=["none", "mnli"]), seeds=[0], targets=["xnli"], metric="macro_f1")
+    d = sweep(tmp_path / "s", study, lambda k, s, t, lang: 40.0 + (k["task"] == "mnli") * 2)
+    with open(d / "results.csv", "a", newline="") as f:  # a second metric: the study asks for it
+        csv.writer(f).writerows([[c, task, 0, "xnli", "de", "macro_f1", v] for c, task, v in
+                                 (("c00s0", "none", 10.0), ("c01s0", "mnli", 13.5))])
+    _, rep = read(report.write_report(d).parent)
+    assert rep["metrics"] == {"xnli": "macro_f1"}
+    (g,) = rep["gains"]
+    assert (g["lang"], g["gain"], g["ci_low"], g["ci_high"]) == ("de", 3.5, None, None)
+
+
+def test_typology_gain_rises_with_distance(tmp_path):
+    table = languages.table()
+    feature = languages.FEATURES[0]
+    langs = ["en"] + [lang for lang in LANGS if table[lang].get(feature) is not None]
+    gain = {lang: 20 * float(table[lang][feature]) + 0.3 * noise(lang) for lang in langs}
+    d = sweep(tmp_path / "s", dict(study="typology", grid=dict(task=["none", "mnli"]), seeds=[0, 1]),
+              lambda k, s, t, lang: 60 + s + (gain[lang] if k["task"] == "mnli" else 0), langs=langs)
+    md, rep = read(report.write_report(d).parent)
+    (r,) = [r for r in rep["correlations"] if r["feature"] == feature]
+    x = [float(table[lang][feature]) for lang in langs[1:]]  # English, the source language, is left out
+    want = stats.correlate(x, [gain[lang] for lang in langs[1:]], 500, 500)
+    assert r["pearson"] > 0.5 and r["n"] == len(langs) - 1 and r["cell"] == "task=mnli"
+    for key in ("pearson", "spearman", "p_permutation"):
+        assert r[key] == pytest.approx(want[key])
+    assert r["pearson_ci"] == pytest.approx(want["pearson_ci"])
+    assert {r["feature"] for r in rep["correlations"]} <= {*languages.FEATURES, "joshi_class"}
+    assert "## Gain vs typological distance" in md and all(h in md for h in SECTIONS)
+
+
+def test_volume_recovers_gain_per_doubling(tmp_path):
+    sizes = {"1000": 1000, "4000": 4000, "16000": 16000, "0": 64000}  # 0 = all of MNLI: cells.json has the count
+    b = {lang: 0.5 + 0.25 * i for i, lang in enumerate(LANGS)}
+    study = dict(study="volume", grid={"task": ["none", "mnli"], "intermediate.max_train_examples": list(sizes)},
+                 seeds=[0, 1], threshold=1.1)
+    n_of = lambda k: sizes[str(k["intermediate.max_train_examples"])] if k["task"] == "mnli" else None  # noqa: E731
+    d = sweep(tmp_path / "s", study, lambda k, s, t, lang: 30 + s + (b[lang] * np.log2(n_of(k)) if n_of(k) else 0),
+              cell_info=lambda k: dict(train_examples=n_of(k)))
+    md, rep = read(report.write_report(d).parent)
+    fits = {f["scope"]: f for f in rep["fits"] if f["target"] == "xnli"}
+    assert fits["average"]["gain_per_doubling"] == pytest.approx(np.mean(list(b.values())))
+    assert fits["average"]["n"] == [1000, 4000, 16000, 64000]
+    for lang in LANGS:
+        assert fits[lang]["gain_per_doubling"] == pytest.approx(b[lang])
+        assert fits[lang]["saturation_point"] == (None if b[lang] > 1.1 else 0.0)
+    groups = {lang: languages.resource_group(lang) for lang in LANGS}
+    for g in set(groups.values()):
+        assert fits[g]["gain_per_doubling"] == pytest.approx(np.mean([b[x] for x in LANGS if groups[x] == g]))
+    assert "## Diminishing returns" in md and all(h in md for h in SECTIONS)
+
+
+def test_ntasks_groups_by_task_count(tmp_path):
+    mean = {"none": 50, "mnli": 55, "squad_v2": 53, "mnli,squad_v2": 56, "mnli,squad_v2,hellaswag": 54}
+    d = sweep(tmp_path / "s", dict(study="ntasks", grid=dict(task=list(mean)), seeds=[0, 1]),
+              lambda k, s, t, lang: mean[k["task"]] + (s - 0.5))
+    md, rep = read(report.write_report(d).parent)
+    rows = {r["k"]: r for r in rep["ntasks"]}
+    assert sorted(rows) == [0, 1, 2, 3]
+    assert rows[1]["mean"] == pytest.approx(54) and rows[1]["max"] == pytest.approx(55)
+    assert rows[1]["best_cell"] == "task=mnli" and rows[1]["n_combos"] == 2
+    assert rows[2]["mean"] == pytest.approx(56) and rows[1]["seed_sd"] == pytest.approx(np.std([0, 1], ddof=1))
+    assert rep["best_single"] == [dict(target="xnli", cell="task=mnli", score=pytest.approx(55))]
+    assert "## Number of intermediate tasks" in md and all(h in md for h in SECTIONS)
+
+
+def test_robustness_per_size(tmp_path):
+    study = dict(study="robustness", grid={"task": ["none", "mnli"], "intermediate.max_train_examples": [100, 1000]},
+                 seeds=[0, 1, 2])
+    size = lambda k: int(k["intermediate.max_train_examples"]) if k["task"] == "mnli" else None  # noqa: E731
+    spread = {None: 4.0, 100: 3.0, 1000: 1.0}  # seed spread shrinks with more data
+    d = sweep(tmp_path / "s", study, lambda k, s, t, lang: 50 + LANGS.index(lang) + spread[size(k)] * (s - 1)
+              + (size(k) or 0) / 100, cell_info=lambda k: dict(train_examples=size(k)))
+    md, rep = read(report.write_report(d).parent)
+    rows = {r["n"]: r for r in rep["robustness_vs_size"]}
+    assert sorted(rows) == [100, 1000]
+    for n, r in rows.items():
+        assert r["seed_std"] == pytest.approx(spread[n])
+        assert r["worst_lang"] == "de" and r["worst"] == pytest.approx(50 + n / 100)
+        assert r["lang_range"] == pytest.approx(len(LANGS) - 1) and r["share_improved"] == 1.0
+    assert "## Robustness vs data volume" in md and all(h in md for h in SECTIONS)
+
+
+def test_translated_heatmap_and_gain_over_english(tmp_path):
+    bonus = {"none": 0, "mnli": 3, "mnli@hi": 2, "mnli@sw": 1}
+    d = sweep(tmp_path / "s", dict(study="translated", grid=dict(task=list(bonus)), seeds=[0, 1]),
+              lambda k, s, t, lang: 40 + s + bonus[k["task"]] + 4 * (k["task"] == f"mnli@{lang}"))
+    md, rep = read(report.write_report(d).parent)
+    heat = {(h["row"], h["lang"]): h["gain"] for h in rep["heatmap"]}
+    assert heat[("en", "de")] == pytest.approx(3) and heat[("hi", "hi")] == pytest.approx(6)
+    assert heat[("sw", "hi")] == pytest.approx(1)
+    vs = {(v["inter_lang"], v["lang"]): v["gain"] for v in rep["vs_english"]}
+    assert vs[("hi", "hi")] == pytest.approx(3) and vs[("sw", "de")] == pytest.approx(-2)
+    assert "## Intermediate language × target language" in md and all(h in md for h in SECTIONS)
+
+
+def test_plots_with_and_without_matplotlib(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("matplotlib")
+    study = dict(study="ntasks", grid=dict(task=["none", "mnli", "mnli,squad_v2"]), seeds=[0, 1])
+    score = lambda k, s, t, lang: 50.0 + len(k["task"]) + s  # noqa: E731
+    md, rep = read(report.write_report(sweep(tmp_path / "a", study, score)).parent)
+    assert rep["plots"] and all((tmp_path / "a" / p).stat().st_size > 0 for p in rep["plots"])
+    assert all(f"]({p})" in md for p in rep["plots"])
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    md, rep = read(report.write_report(sweep(tmp_path / "b", study, score)).parent)
+    assert rep["plots"] == [] and not list((tmp_path / "b").glob("*.png"))
+    assert "pip install matplotlib" in md and "pip install matplotlib" in capsys.readouterr().out
+
+
+def test_half_finished_sweep_says_what_is_missing(tmp_path):
+    study = dict(grid=dict(task=["none", "mnli"]), seeds=[0, 1], targets=["xnli"])
+    d = sweep(tmp_path / "s", study, lambda k, s, t, lang: None if (k["task"], s) == ("mnli", 1) or
+              (s == 0 and lang == "sw" and k["task"] == "mnli") else 50.0)
+    md, rep = read(report.write_report(d).parent)
+    assert "cell c01s1 (task=mnli, seed 1): no results yet" in rep["missing"]
+    assert any("task=mnli, xnli" in m and "without sw" in m for m in rep["missing"])
+    assert {g["lang"] for g in rep["gains"]} == set(LANGS) - {"sw"}
+
+
+@pytest.mark.parametrize("problem, message", [
+    ("no baseline", r"the baseline \(task none\) has no results in results.csv; add `none` to grid.task"),
+    ("unknown study", "unknown study `vibes`"),
+    ("no cells.json", "has no cells.json"),
+    ("a NaN score", r"results.csv line 2: .*'nan' is not a finite number")])
+def test_errors_are_one_line_and_write_nothing(tmp_path, problem, message):
+    study = dict(study="vibes" if problem == "unknown study" else "typology", seeds=[0],
+                 grid=dict(task=["mnli"] if problem == "no baseline" else ["none", "mnli"]))
+    d = sweep(tmp_path / "s", study, lambda k, s, t, lang: float("nan") if problem == "a NaN score" else 50.0)
+    if problem == "no cells.json":
+        (d / "cells.json").unlink()
+    with pytest.raises(UserError, match=message) as e:
+        report.write_report(d)
+    assert "\n" not in str(e.value)
+    assert not [p.name for p in d.iterdir() if p.name.startswith("report") or p.suffix == ".png"]
+
+
+def test_generic_study_without_baseline_reports_scores_only(tmp_path):
+    d = sweep(tmp_path / "s", dict(grid=dict(task=["mnli"], lr=[1e-5, 2e-5]), seeds=[0]),
+              lambda k, s, t, lang: 60.0 + (k["lr"] == 2e-5))
+    md, rep = read(report.write_report(d).parent)
+    assert rep["baseline"] == [] and rep["gains"] == [] and rep["plots"] == []
+    assert [s["mean"] for s in rep["scores"]] == [60.0, 61.0] and all(h in md for h in SECTIONS)
