@@ -202,8 +202,9 @@ def cmd_embed(args):
 
     from model.load import atomic_write, load_model
     from model.tokenizer import Tokenizer
-    from tasks.lib.common import embed
     from chain.config import Config
+    from chain.runs import device_of
+    from tasks.lib.common import embed
     device = device_of(Config(device=args.device))
     model = load_model(args.model, device=device)
     layer = model.config.num_hidden_layers if args.layer is None else args.layer

@@ -2,8 +2,8 @@
 
 Each argument is a run folder (`run`, `eval --all`, `eval`: results.json + predictions/ + labels/), a sweep
 folder (every grid point becomes a system, its seeds grouped), or LABEL=DIR,DIR,... (the seeds of one
-system made by hand). Prints a target × language pivot (mean ± sd over seeds; per system the average and
-the worst language) and, with --baseline, each language's delta against it with a 95% paired bootstrap
+system made by hand). Prints a target × language pivot (mean ± sd and min over seeds; per system the average
+and the worst language) and, with --baseline, each language's delta against it with a 95% paired bootstrap
 CI over test examples (per example: the seeds' scores averaged; ratio metrics such as chunk F1 resample
 sentences and recompute the ratio). Metrics are recomputed from the stored predictions and labels.
 """
@@ -148,7 +148,7 @@ def show(cell):
     if not cell:
         return ""
     v = cell["values"]
-    return f"{np.mean(v):.2f} ± {np.std(v, ddof=1):.2f}" if len(v) > 1 else f"{v[0]:.2f}"
+    return f"{np.mean(v):.2f} ± {np.std(v, ddof=1):.2f} (min {min(v):.2f})" if len(v) > 1 else f"{v[0]:.2f}"
 
 
 def deltas(table, labels, baseline):

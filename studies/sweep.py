@@ -40,8 +40,10 @@ SCOPES = ("intermediate", "target", "eval")
 CLASSIFICATION = ("xnli", "pawsx", "xcopa")  # + macro-F1 beside accuracy (SPEC §7.3)
 SIZES = dict(mnli=392_702, snli=550_152, qqp=363_846, sst2=67_349, squad_v1=87_599, squad_v2=130_319,  # official
              hellaswag=39_905, cosmosqa=25_262, commonsenseqa=9_741, siqa=33_410, copa=400, pawsx=49_401,  # train
-             panx=20_000, tydiqa=3_696)  # split sizes (SPEC §2-3, the datasets' papers): the dry run without data
-TOKENS_PER_EXAMPLE = 47.5  # without data or tokenizer: XNLI pairs' mean real length (kernels/RESULTS.md)
+             panx=20_000, udpos=21_253, tydiqa=3_696)  # split sizes (SPEC §2-3; XTREME's Table 1): a dry run w/o data
+TOKENS = {'squad_v1': 222.0, 'squad_v2': 192.6, 'commonsenseqa': 112.7, 'cosmosqa': 470.3, 'panx': 14.1,
+          'udpos': 22.8, 'mnli': 46.2, 'pawsx': 62.6}  # real tokens per training example: python -m studies.tokens
+PROXY = dict(snli="mnli", anli="mnli", qqp="mnli", tydiqa="squad_v1")  # same input shape, not measured here
 TOKENS_PER_S = 19_300  # XLM-R large, bf16, one H100 80GB: `xstilts.py intermediate --task mnli` steady state (issue 12)
 
 
@@ -175,13 +177,14 @@ def work(stage):
     try:
         data = [load_data(cfg, get_task(n.split("@")[0]), n.split("@")[1] if "@" in n else cfg.lang)[1]
                 for n in stage.task.split(",")]
-    except UserError:  # no data here: the official sizes, and tokens at TOKENS_PER_EXAMPLE (marked "~")
+    except UserError:  # no data here: official sizes and measured tokens per example (negative: an estimate)
         names = [getattr(get_task(n.split("@")[0]), "TRAIN_ON", n.split("@")[0]) for n in stage.task.split(",")]
         if any(n not in SIZES for n in names):
             return None, None
-        n = sum(min(SIZES[x], cfg.max_train_examples or SIZES[x]) for x in names)
-        seen = cfg.max_steps * cfg.batch_size if cfg.max_steps else n * cfg.epochs
-        return seen, -seen * TOKENS_PER_EXAMPLE
+        sizes = [min(SIZES[x], cfg.max_train_examples or SIZES[x]) for x in names]
+        seen = cfg.max_steps * cfg.batch_size if cfg.max_steps else sum(sizes) * cfg.epochs
+        per = [TOKENS.get(PROXY.get(x, x)) for x in names]
+        return seen, None if None in per else -seen * sum(t * k for t, k in zip(per, sizes)) / sum(sizes)
     n = sum(map(len, data))
     seen = cfg.max_steps * cfg.batch_size if cfg.max_steps else n * cfg.epochs
     tokens = None
@@ -202,6 +205,10 @@ def dry_run(study, root, cell_list, plans):
     all_stages = distinct([s for stages, _ in plans.values() for s in stages])
     print(f"{study['name']}: {len(cell_list)} cells ({len(cell_list) // len(study['seeds'])} grid points × "
           f"{len(study['seeds'])} seeds), {len(all_stages)} distinct stages in {root / 'stages'}")
+    for c in cell_list:
+        done = sum(s.done() for s in plans[c["cell"]][0])
+        print(f"  {c['cell']} seed {c['seed']}: " + ", ".join(f"{k}={v}" for k, v in c["keys"].items())
+              + f"  ({done}/{len(plans[c['cell']][0])} stages finished)")
     total_seen, total_tokens, unknown, guessed = 0, 0, 0, 0
     for kind in ("intermediate", "target", "eval"):
         these = [s for s in all_stages if s.kind == kind]
@@ -212,15 +219,15 @@ def dry_run(study, root, cell_list, plans):
             seen, tokens = work(s)  # tokens < 0: estimated without the data (official size, mean length)
             total_seen += seen or 0
             total_tokens += abs(tokens or 0)
-            unknown += seen is None
+            unknown += tokens is None
             guessed += (tokens or 0) < 0
             print(f"    {s.dir.name}: " + (f"{seen:,.0f} examples seen" if seen is not None else "size unknown")
                   + (f", {'~' if tokens < 0 else ''}{abs(tokens):,.0f} tokens" if tokens else ""))
     print(f"  to train: {total_seen:,.0f} examples seen, {total_tokens:,.0f} tokens"
           + (f" ≈ {total_tokens / TOKENS_PER_S / 3600:,.1f} GPU-hours at {TOKENS_PER_S:,} tokens/s (XLM-R large, bf16, "
-             "H100)" if total_tokens else "") + (f"; {unknown} stages of unknown size" if unknown else "")
-          + (f"; {guessed} stages without their data here: official sizes, {TOKENS_PER_EXAMPLE} tokens/example "
-             "(a lower bound for QA and multiple choice)" if guessed else ""))
+             "H100)" if total_tokens else "") + (f"; {unknown} stages of unknown token count (not in it)" if unknown else "")
+          + (f"; {guessed} stages estimated without their data (official sizes, tokens per example from "
+             "studies/tokens.py)" if guessed else ""))
 
 
 def write_plan(study, root, plans, out, config):

@@ -55,7 +55,6 @@ def test_per_example_split_sums_to_the_official_score(tmp_path, target, metric):
 
 
 def test_seeds_grouped_and_deltas_see_a_real_difference(tmp_path, capsys):
-    rng = random.Random(1)
     base = [write_run(tmp_path / f"b{i}", objects(random.Random(10 + i), 0.6)) for i in range(2)]
     good = write_run(tmp_path / "g", objects(random.Random(10), 0.05))
     out = tmp_path / "cmp.json"

@@ -126,3 +126,10 @@ def test_bad_study_files_are_one_line_and_write_nothing(world, tmp_path, capsys,
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "runs").exists()
+
+
+def test_dry_run_token_table_is_what_studies_tokens_measures():
+    from studies import sweep, tokens
+    measured = {task: round(mean, 1) for task, (_, _, mean) in tokens.measure().items()}
+    assert measured == sweep.TOKENS
+    assert set(sweep.PROXY.values()) <= set(sweep.TOKENS) and set(sweep.TOKENS) <= set(sweep.SIZES)
