@@ -493,6 +493,7 @@ def write_report(sweep_dir) -> Path:
         md += ["", hint]
     for name, draw, args in plots if plt else []:
         fig = draw(plt, *args)
+        fig.tight_layout()  # titles of one row clear the axis labels of the row above
         atomic_write(sweep / name, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
         plt.close(fig)
         written.append(name)
