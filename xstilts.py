@@ -74,7 +74,7 @@ def cmd_intermediate(args):
 
 def cmd_target(args):
     """A target's training stages (XCOPA: <name>-siqa, then <name> from its head) as a small plan."""
-    from chain.plan import Stage, execute, retrieval
+    from chain.plan import Stage, execute, preflight, retrieval
     if not args.task:
         raise UserError("--task is required: the target task to train, e.g. xnli.")
     if retrieval(args.task):
@@ -89,6 +89,7 @@ def cmd_target(args):
     if first:  # XCOPA (XTREME-R): SIQA first, then COPA from there, head included
         start = Stage("target", first, resolve(args, first), cfg.init, name=f"{cfg.name}-{first}")
     last = Stage("target", args.task, cfg, start, carry_head=bool(first), name=cfg.name)
+    preflight([start, last] if first else [last])
     execute([start, last] if first else [last], resume=args.resume)
 
 
@@ -117,7 +118,7 @@ def cmd_run(args):
     from dataclasses import replace
 
     from chain.config import read_yaml
-    from chain.plan import chain, collect, execute
+    from chain.plan import chain, collect, execute, preflight
     from chain.runs import write_files, write_json, write_results
     from tasks.lib import submission
     suite = args.suite if getattr(args, "all", False) else None
@@ -132,6 +133,7 @@ def cmd_run(args):
     targets = [submission.task_of(t) for t in submission.SUITES[suite][0]] if suite else base.targets.split(",")
     stages, evals = chain(config_for, base.init if suite else base.model, None if suite else base.task,
                           [t for t in targets if t], base.langs.split(",") if base.langs else None, suite)
+    preflight(stages)  # a missing file of a later target stops here, before the first stage trains
     execute(stages)
     results, files = collect(evals)
     write_files(root, files)

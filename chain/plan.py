@@ -130,6 +130,32 @@ def waves(stages):
     return out
 
 
+def preflight(stages):
+    """Read every data file the unfinished stages need — training data, each eval language's test set (and
+    BUCC's dev) — before any training, so a missing file stops the plan at once; all problems in one line."""
+    from chain.train import load_data, load_split
+    problems, seen = [], set()
+    for s in distinct(stages):
+        if s.kind == "eval":
+            task = get_task(s.task)
+            splits = ["test", "dev"] if getattr(task, "TUNE_ON_DEV", False) else ["test"]
+            checks = [(s.task, split, lang) for lang in sorted(set(s.langs) - s.finished_langs()) for split in splits]
+        else:
+            checks = [] if s.done() else [(n, "train", n.split("@")[1] if "@" in n else s.cfg.lang) for n in s.task.split(",")]
+        for name, split, lang in checks:
+            key = (name, split, lang, s.cfg.data_dir)
+            if key in seen:
+                continue
+            seen.add(key)
+            try:
+                task = get_task(name.split("@")[0])
+                load_data(s.cfg, task, lang) if split == "train" else load_split(s.cfg, task, split, lang)
+            except UserError as e:
+                problems.append(str(e))
+    if problems:
+        raise UserError(f"{len(problems)} problem(s) before any training: " + " | ".join(problems))
+
+
 def execute(stages, resume=True, on_done=None):
     """Run every stage not finished yet, in order, each once. resume: continue a stage whose directory
     exists (a killed run); on_done(stage) after each. → counts of trained, reused and evaluated stages."""

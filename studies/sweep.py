@@ -27,7 +27,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 from chain.config import Config, read_yaml, resolve
-from chain.plan import chain, distinct, execute, waves
+from chain.plan import chain, distinct, execute, preflight, waves
 from chain.runs import write_json
 from model import UserError
 from model.load import atomic_write
@@ -255,6 +255,7 @@ def sweep(config, dry_run_only=False, plan_file=None, stage=None, runs_dir="runs
         chosen = [s for s in chosen if s.dir.name == stage]
         if not chosen:
             raise UserError(f"--stage {stage}: not a stage of {config}; see --plan or --dry-run.")
+    preflight(chosen)  # every data file of every unfinished stage, before the first step
     root.mkdir(parents=True, exist_ok=True)
     if not (root / "study.yaml").exists() or Path(config).read_bytes() != (root / "study.yaml").read_bytes():
         atomic_write(root / "study.yaml", lambda tmp: shutil.copyfile(config, tmp))

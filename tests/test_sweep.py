@@ -133,3 +133,20 @@ def test_dry_run_token_table_is_what_studies_tokens_measures():
     measured = {task: round(mean, 1) for task, (_, _, mean) in tokens.measure().items()}
     assert measured == sweep.TOKENS
     assert set(sweep.PROXY.values()) <= set(sweep.TOKENS) and set(sweep.TOKENS) <= set(sweep.SIZES)
+
+
+def test_missing_data_of_a_later_stage_stops_before_any_training(world, tmp_path, monkeypatch, capsys):
+    calls = count_fits(monkeypatch)
+    cfg = study(tmp_path / "s.yaml", world, tmp_path / "runs", targets=["xnli", "pawsx"], langs=["en", "de", "ru"],
+                grid={"task": ["mnli", "mnli@xx"]})
+    assert xstilts.main(["sweep", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "problem(s) before any training" in err
+    assert "mnli has no 'xx' training data" in err and "xnli test ru" not in err  # every problem named, once
+    assert calls == [] and not (tmp_path / "runs").exists()
+    runs = tmp_path / "r2"  # the same check guards `run`: a later target's missing file, before the first stage
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(dict(
+        model=str(world / "model"), data_dir=str(world / "data"), runs_dir=str(runs), targets="xnli,udpos",
+        epochs=1.0, max_len=48, dtype="fp32", max_train_examples=32, eval_examples=16)))
+    assert xstilts.main(["run", "--config", str(tmp_path / "run.yaml")]) == 2
+    assert "udpos" in capsys.readouterr().err and calls == []
