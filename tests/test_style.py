@@ -19,7 +19,7 @@ BUDGET = {  # lines; the core (model, tasks/lib, chain, xstilts.py) stays near 1
     "chain/config.py": 130,  # + max_steps and the layered resolve that run, eval --all and sweep share (issue 9)
     "chain/train.py": 325,  # the loop (one or several tasks), scoring of every head (chunk F1 too), resume
     "chain/runs.py": 165,  # one stage: run directories, resume checks on what shapes training, train / evaluate
-    "chain/plan.py": 190,  # the chain as stages with hashed directories: shared, reused, extended (issue 9)
+    "chain/plan.py": 215,  # the chain as stages with hashed directories: shared, reused, extended; preflight (issue 9)
     "kernels/bench.py": 230,  # a tool, not core: not counted in the core total
     "kernels/bench_retrieval.py": 70,  # a tool, not core
     # studies/: the analysis layer (issue 9), not core: one file per job
@@ -33,9 +33,9 @@ BUDGET = {  # lines; the core (model, tasks/lib, chain, xstilts.py) stays near 1
 }
 NOT_CORE = ("kernels/bench", "studies/")
 TASK_FILE = 120  # each tasks/<name>.py (STYLE: task files of 50-120 lines); not core
-CORE_TOTAL = 2230  # STYLE: "around 1,500"; the QA head, the official XTREME metrics and the submission scorer
+CORE_TOTAL = 2250  # STYLE: "around 1,500"; the QA head, the official XTREME metrics and the submission scorer
 # (issue 5), then the plan of stages that run / eval --all / sweep share (issue 9: chain/plan.py + runs.py
-# replaced cmd_run's branching; xstilts.py fell from 437 to ~310 lines) took the margin
+# replaced cmd_run's branching; xstilts.py fell from 437 to ~310 lines; a data preflight before any training) took the margin
 
 
 def lines(rel):
