@@ -190,13 +190,13 @@ def work(stage):
     tokens = None
     if Path(cfg.model).is_dir():  # a local tokenizer: measure real tokens on a sample of each task's data
         from model.tokenizer import Tokenizer
-        from tasks.lib.common import length
+        from studies.tokens import real_tokens  # unpadded, as the tokens/s rate counts them
         tok, per = Tokenizer(Path(cfg.model)), []
         for name, examples in zip(stage.task.split(","), data):
             sample = random.Random(0).sample(examples, min(1000, len(examples)))
             task = get_task(name.split("@")[0])
             feats = get_task(getattr(task, "TRAIN_ON", name.split("@")[0])).encode(sample, tok, cfg.max_len)
-            per.append(sum(map(length, feats)) / len(sample) * len(examples))
+            per.append(sum(map(real_tokens, feats)) / len(sample) * len(examples))
         tokens = sum(per) / n * seen
     return seen, tokens
 
