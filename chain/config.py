@@ -85,6 +85,8 @@ def merge(cfg: Config, values: dict, source: str) -> Config:
         if key not in types:
             raise UserError(f"{source}: unknown key {key!r}; the keys are the fields of chain/config.py:Config.")
         want = types[key]
+        if want is str and isinstance(value, list) and all(isinstance(v, (str, int)) for v in value):
+            value = ",".join(map(str, value))  # targets: [xnli, tatoeba] as well as "xnli,tatoeba"
         if want is float and isinstance(value, str):  # PyYAML reads 1e-5 (no dot) as a string
             try:
                 value = float(value)

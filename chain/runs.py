@@ -108,8 +108,17 @@ def evaluate(cfg, task_name, run_or_model, langs):
         if not head_file.exists():
             raise UserError(f"--init {run_or_model}: no {task_name} head (head.safetensors); train one with "
                             f"`xstilts.py target --task {task_name} --init RUN` first.")
+        saved = Path(run_or_model) / "config.yaml"
+        trained = str(read_yaml(saved).get("task", "")) if saved.exists() else task_name
+        if trained not in (task_name, getattr(task, "TRAIN_ON", task_name)):  # XNLI may use an MNLI head
+            raise UserError(f"--init {run_or_model}: its head was trained for {trained}, not {task_name}; evaluate "
+                            f"it as {trained}, or train a {task_name} head with `xstilts.py target --task {task_name}`.")
         head = make_head(task, model.config.hidden_size).to(device)
-        head.load_state_dict(load_file(head_file))
+        try:
+            head.load_state_dict(load_file(head_file))
+        except RuntimeError:
+            raise UserError(f"--init {run_or_model}: head.safetensors does not fit a {task_name} head "
+                            f"({task.HEAD}); train one with `xstilts.py target --task {task_name}`.") from None
     results, files, folder = {}, {}, submission.folder(task_name)
     for lang in langs:
         examples = load_split(cfg, task, "test", lang)

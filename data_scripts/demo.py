@@ -26,6 +26,7 @@ transfers little across languages.
 """
 import argparse
 import json
+import os
 import random
 import shutil
 import sys
@@ -311,12 +312,15 @@ def make_world(root):
 
 
 def main(root=ROOT / "runs" / "demo"):
-    """`make demo`: a fresh world in root and root/demo.yaml, the chain MNLI → XNLI → Tatoeba over LANGS."""
-    root = Path(root)
-    shutil.rmtree(root, ignore_errors=True)
+    """`make demo`: a fresh world in root and root/demo.yaml, the chain MNLI → XNLI → Tatoeba over LANGS.
+    Only what the demo itself makes is replaced (model/, data/, demo.yaml, its run runs/demo/); runs a user
+    made beside them are kept. Paths in demo.yaml are relative to the repository root, where make runs."""
+    root = Path(root).resolve()
     make_world(root)
-    config = dict(model=str(root / "model"), task="mnli", targets="xnli,tatoeba", data_dir=str(root / "data"),
-                  runs_dir=str(root / "runs"), name="demo", langs=",".join(LANGS), lr=1e-3, batch_size=16,
+    shutil.rmtree(root / "runs" / "demo", ignore_errors=True)  # the demo's own run: made again below
+    where = Path(os.path.relpath(root, ROOT)) if root.is_relative_to(ROOT) else root
+    config = dict(model=str(where / "model"), task="mnli", targets="xnli,tatoeba", data_dir=str(where / "data"),
+                  runs_dir=str(where / "runs"), name="demo", langs=",".join(LANGS), lr=1e-3, batch_size=16,
                   epochs=4.0, max_len=64, dtype="fp32", eval_every=25, save_every=50, eval_examples=150,
                   layer=1, seed=1)
     (root / "demo.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")

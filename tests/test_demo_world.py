@@ -91,3 +91,22 @@ def test_agreement_and_negation_examples():
 def test_tokenizer_is_the_same_on_every_build(world, tmp_path):
     demo.make_tokenizer(tmp_path)
     assert (tmp_path / "tokenizer.json").read_bytes() == (world / "model" / "tokenizer.json").read_bytes()
+
+
+def test_make_demo_keeps_user_runs_and_writes_relative_paths():
+    import os
+    import shutil
+
+    import yaml
+    root = demo.ROOT / "runs" / f".test-demo-{os.getpid()}"  # under the repository: paths become relative
+    try:
+        demo.main(root)
+        (root / "runs" / "mine").mkdir(parents=True)
+        (root / "runs" / "mine" / "results.json").write_text("{}")
+        (root / "runs" / "demo").mkdir(parents=True)  # the demo's own run: replaced
+        config = yaml.safe_load(demo.main(root).read_text())
+        assert (root / "runs" / "mine" / "results.json").exists() and not (root / "runs" / "demo").exists()
+        assert config["model"] == f"runs/{root.name}/model" and not os.path.isabs(config["data_dir"])
+        assert (demo.ROOT / config["model"] / "config.json").exists()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -12,7 +12,7 @@ BUDGET = {  # lines; the core (model, tasks/lib, chain, xstilts.py) stays near 1
     "model/load.py": 190,
     "model/tokenizer.py": 80,
     "kernels/attention.py": 90,
-    "tasks/lib/common.py": 180,
+    "tasks/lib/common.py": 185,
     "tasks/lib/heads.py": 180,  # five heads, and QA's doc-stride windows and n-best decoding (issue 4)
     "tasks/lib/metrics.py": 145,  # seqeval F1 (with P/R), MLQA, mAP@20, macro-F1 (issue 9: SPEC §7.3)
     "tasks/lib/submission.py": 170,  # XTREME's submission layout and the official scorer, both suites (issue 5)

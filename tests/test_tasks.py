@@ -1,6 +1,7 @@
 """Task files on real data (../shared/data) and on fixtures in the official formats: XNLI reader, Tatoeba
 retrieval against a brute-force reference, malformed rows, `stats`, and the download helper."""
 import json
+import re
 import threading
 from functools import partial
 from http.server import HTTPServer, SimpleHTTPRequestHandler
@@ -68,7 +69,7 @@ def write(path, text):
     return path
 
 
-def test_malformed_rows_are_named_with_file_and_line(tmp_path):
+def test_malformed_rows_are_named_with_file_and_line(tmp_path, capsys):
     header = "index\tsentence1\tsentence2\tgold_label\n"
     write(tmp_path / "mnli" / "train.tsv", header + "0\tA cat.\tA pet.\tentailment\n1\tbroken row\n"
           + "2\tX.\tY.\tmaybe\n" + "".join(f"{i}\tA.\tB.\tneutral\n" for i in range(3, 300)))
@@ -78,6 +79,9 @@ def test_malformed_rows_are_named_with_file_and_line(tmp_path):
     assert "not in" in skipped[1][1]
     with pytest.raises(UserError, match=r"2 of 300 rows are malformed, first at .*train.tsv:3 \(2 columns"):
         common.check_skipped(examples, skipped, 0.005, "mnli train en")
+    assert common.check_skipped(examples, skipped, 0.01, "mnli train en") is examples  # under the tolerance: a note
+    assert re.search(r"^note: mnli train en: skipped 2 malformed of 300 rows, first at .*train.tsv:3 \(2 columns",
+                     capsys.readouterr().out)
     with pytest.raises(UserError, match=r"mnli/dev_matched.tsv: missing; run `make data TASK=mnli`"):
         mnli.load(tmp_path, "dev")
 

@@ -71,6 +71,18 @@ def test_target_loads_the_encoder_not_the_head(demo_root, tmp_path):
     assert not (tmp_path / "nohead").exists()  # a failed evaluation leaves no directory behind
 
 
+def test_eval_refuses_the_head_of_another_task(demo_root, tmp_path, capsys):
+    inter = tmp_path / "inter"
+    assert xstilts.main(["intermediate", "--task", "mnli", *args(demo_root, tmp_path, "inter", "--epochs", "1",
+                                                                   "--max-train-examples", "32")]) == 0
+    capsys.readouterr()
+    common = ["--data-dir", str(demo_root / "data"), "--runs-dir", str(tmp_path), "--dtype", "fp32"]
+    assert xstilts.main(["eval", "--target", "pawsx", "--init", str(inter), "--langs", "de", *common]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "its head was trained for mnli, not pawsx" in err
+    assert xstilts.main(["eval", "--target", "xnli", "--init", str(inter), "--langs", "de", *common]) == 0  # XNLI trains on MNLI
+
+
 def run_with_crash(demo_root, runs, name, monkeypatch, crash_step=None, crash_in_save=None):
     extra = ["--epochs", "3", "--max-train-examples", "200", "--save-every", "5", "--eval-every", "10",
              "--keep-last", "3"]

@@ -68,6 +68,8 @@ def check_skipped(examples, skipped, max_share, what):
                         f"fix the file or raise max_bad_rows (now {max_share}).")
     if not examples:
         raise UserError(f"{what}: no usable rows.")
+    if skipped:  # under the tolerance: kept going, but never without a word
+        print(f"note: {what}: skipped {len(skipped)} malformed of {total} rows, first at {skipped[0][0]} ({skipped[0][1]})")
     return examples
 
 
