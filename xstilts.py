@@ -10,6 +10,7 @@
   python xstilts.py report runs/volume                             # report.md, report.json, plots
   python xstilts.py compare base=runs/a1,runs/a2 mnli=runs/b1 --baseline base
   python xstilts.py score --predictions DIR --labels DIR --suite xtreme --out scores.json
+  python xstilts.py tasks                                          # every task, its files and data script
   python xstilts.py stats --task xnli --split test --lang de --model runs/x/encoder
   python xstilts.py embed --model FacebookAI/xlm-roberta-large --input sents.txt --layer 14 --out vecs.npy
 Every subcommand has -h; every Config field (chain/config.py) is a flag. Errors about the user's input
@@ -225,13 +226,46 @@ def cmd_embed(args):
     print(f"wrote {out}: {vecs.shape[0]} x {vecs.shape[1]} float32 (hidden_states[{layer}], {args.pool} pooling)")
 
 
-def config_flags(p, skip=()):
-    from chain.config import Config
+def config_flags(p, skip=(), task=None):
+    """Every Config field as a flag; its help is the field's comment, its choices, and the default this run
+    would take: the task's own (HPARAMS) when --task / --target names one."""
+    from chain.config import CHOICES, Config, explained
+    from tasks.lib.common import get_task
+    own = getattr(get_task(task), "HPARAMS", {}) if task else {}
+    why = explained()
     for f in fields(Config):
         if f.name not in skip:
-            p.add_argument("--" + f.name.replace("_", "-"), type=f.type, default=None, metavar=f.type.__name__.upper(),
-                           help=f"default {f.default!r}")
+            default = f"default {own[f.name]!r}, {task}'s" if f.name in own else f"default {f.default!r}"
+            p.add_argument("--" + f.name.replace("_", "-"), type=f.type, default=None, choices=CHOICES.get(f.name),
+                           metavar=f.type.__name__.upper(), help=f"{why[f.name]} ({default})")
     p.add_argument("--resume", action="store_true", help="continue this run from its newest checkpoint")
+
+
+def named_task(argv):
+    """The task a command line names (--task X / --target X), when it is one: its defaults go into -h."""
+    from tasks.lib.common import task_names
+    for flag in ("--task", "--target"):
+        if flag in argv[:-1] and argv[argv.index(flag) + 1] in task_names():
+            return argv[argv.index(flag) + 1]
+    return None
+
+
+def examples(command):
+    """The docstring's example lines for one subcommand: its -h epilog."""
+    return "examples:\n" + "\n".join(line for line in __doc__.splitlines() if f"xstilts.py {command} " in line)
+
+
+def cmd_tasks(args):
+    """Every task: kind, head, metric, languages, the files it reads and the data script that fetches them."""
+    from tasks.lib.common import get_task, task_names
+    for name in task_names():
+        t = get_task(name)
+        kind = "retrieval" if getattr(t, "RETRIEVAL", False) else "target" if len(t.LANGS) > 1 else "intermediate"
+        files = ", ".join(getattr(t, "FILES", {}).values()) or "see its docstring"
+        script = Path(__file__).parent / "data_scripts" / f"{name}.py"
+        print(f"{name:14} {kind:12} head={getattr(t, 'HEAD', '-'):8} metric={getattr(t, 'METRIC', '-'):9} "
+              f"langs={len(t.LANGS):2} ({' '.join(t.LANGS[:6])}{' ...' if len(t.LANGS) > 6 else ''})  files: {files}  "
+              f"data: {'make data TASK=' + name if script.exists() else 'user-supplied (see tasks/' + name + '.py)'}")
 
 
 def sweep_doc():
@@ -240,13 +274,15 @@ def sweep_doc():
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
     ap = argparse.ArgumentParser(prog="xstilts.py", description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
     for name, func, text in (("intermediate", cmd_intermediate, "train on an English intermediate task"),
                              ("target", cmd_target, "fine-tune a fresh head on a target's English data"),
                              ("eval", cmd_eval, "zero-shot evaluation on every language of a target"),
                              ("run", cmd_run, "the whole chain from one YAML file")):
-        p = sub.add_parser(name, help=text, description=text)
+        p = sub.add_parser(name, help=text, description=text, epilog=examples(name),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         if name == "eval":
             p.add_argument("--target", help="target task, e.g. xnli or tatoeba")
             p.add_argument("--all", action="store_true", help="every target of --suite, all its languages, "
@@ -254,7 +290,7 @@ def main(argv=None):
             p.add_argument("--suite", choices=("xtreme", "xtreme-r"), default="xtreme")
         if name == "run":
             p.add_argument("--config", required=True, help="YAML file of Config keys (+ targets)")
-        config_flags(p, skip=("task",) if name == "eval" else ())
+        config_flags(p, skip=("task",) if name == "eval" else (), task=named_task(argv))
         p.set_defaults(func=func)
     w = sub.add_parser("sweep", help="a study: a grid of chains run as one plan, a tidy results table",
                        description=sweep_doc(), formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -273,6 +309,8 @@ def main(argv=None):
     r = sub.add_parser("report", help="report.md + report.json + plots of a sweep folder")
     r.add_argument("sweep", help="the sweep folder (runs/<study name>)")
     r.set_defaults(func=cmd_report)
+    sub.add_parser("tasks", help="every task: kind, head, metric, languages, files, data script").set_defaults(
+        func=cmd_tasks)
     s = sub.add_parser("stats", help="examples, labels, skipped rows and token lengths of a data file")
     s.add_argument("--task", required=True)
     s.add_argument("--split", default="test")

@@ -4,6 +4,7 @@ Precedence: these defaults < the task file's HPARAMS < the YAML file (`run --con
 flags. Unknown or ill-typed keys stop with the key's name. The resolved config is written into the run
 directory as config.yaml; `--resume` starts from that file, and flags given with it must agree with it.
 """
+import re
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -20,47 +21,45 @@ class Config:
     init: str = ""  # target/eval: a run directory or a model to start from
     langs: str = ""  # eval: comma list of languages; empty = every language of the target
     lang: str = "en"  # language of the training data (translated MNLI, SQuAD...); per task: --task mnli@hi
-    data_dir: str = "data"
-    runs_dir: str = "runs"
+    data_dir: str = "data"  # where make data puts the official files: <data-dir>/<task>/
+    runs_dir: str = "runs"  # run directories are created under it
     name: str = ""  # run directory name under runs_dir (default: <command>-<task>)
     # optimisation (SPEC §6)
-    lr: float = 1e-5
-    adam_eps: float = 1e-8
+    lr: float = 1e-5  # peak AdamW learning rate
+    adam_eps: float = 1e-8  # AdamW epsilon
     weight_decay: float = 0.01  # on 2-D weights only: never biases or LayerNorm
     warmup: float = 0.1  # share of all optimiser steps
-    clip: float = 1.0
+    clip: float = 1.0  # gradient-norm clipping
     batch_size: int = 32  # effective batch: micro_batch × accumulation steps
     micro_batch: int = 0  # 0 = batch_size (no accumulation)
     token_budget: int = 0  # > 0: micro-batches of at most this many padded tokens instead
-    epochs: float = 2.0
+    epochs: float = 2.0  # passes over the training data (fractions allowed)
     max_steps: int = 0  # > 0: stop after this many optimiser steps (the schedule spans them): equal compute
-    max_len: int = 256
+    max_len: int = 256  # tokens per sequence, <s> and </s> included
     dtype: str = "bf16"  # fp32 | bf16 | fp16 (CUDA; with GradScaler)
-    device: str = "auto"
-    seed: int = 1
+    device: str = "auto"  # auto: CUDA when there is one
+    seed: int = 1  # initialisation, data order, subsets, multi-task sampling
     # selection, logging, checkpoints
-    eval_every: int = 1000
+    eval_every: int = 1000  # optimiser steps between dev evaluations (selection)
     eval_examples: int = 500  # the first N English dev examples
     patience: int = 30  # evaluations without improvement before stopping
-    log_every: int = 10
-    save_every: int = 1000
-    keep_last: int = 2
+    log_every: int = 10  # steps between log lines (each .item() is a GPU sync)
+    save_every: int = 1000  # steps between checkpoints (what --resume continues from)
+    keep_last: int = 2  # checkpoints kept
     max_bad_rows: float = 0.01  # share of malformed rows tolerated in a data file
     max_train_examples: int = 0  # 0 = all; else a fixed seeded subset
     # multi-task intermediate training (SPEC §2): a task per optimiser step, p_t ∝ min(N_t, cap)^(1/T)
     sampling: str = "proportional"  # or uniform
     sampling_cap: int = 0  # 0 = no cap
-    sampling_temperature: float = 1.0
+    sampling_temperature: float = 1.0  # T of p_t ∝ min(N_t, cap)^(1/T)
     share_heads: str = ""  # "a=b,...": task a trains task b's head (e.g. mnli@hi=mnli); default a head each
     # retrieval (SPEC §4)
-    layer: int = 14
-    pool: str = "mean"
-    eval_batch_size: int = 64
+    layer: int = 14  # retrieval: hidden_states index (0 = embeddings; 14 of 24 in jiant)
+    pool: str = "mean"  # retrieval: mean over non-pad tokens, or cls (<s>)
+    eval_batch_size: int = 64  # sequences per evaluation batch
 
     def check(self):
-        choices = dict(dtype=("fp32", "bf16", "fp16"), device=("auto", "cpu", "cuda"), pool=("mean", "cls"),
-                       sampling=("proportional", "uniform"))
-        for key, allowed in choices.items():
+        for key, allowed in CHOICES.items():
             if getattr(self, key) not in allowed:
                 raise UserError(f"{key}={getattr(self, key)!r}: choose one of {', '.join(allowed)}.")
         for key in ("batch_size", "epochs", "max_len", "eval_every", "save_every", "keep_last", "log_every"):
@@ -69,11 +68,21 @@ class Config:
         for key in ("eval_examples", "eval_batch_size", "patience"):
             if getattr(self, key) < 1:
                 raise UserError(f"{key}={getattr(self, key)}: must be at least 1.")
-        if self.lr < 0 or self.micro_batch < 0 or self.max_steps < 0 or self.token_budget < 0 or not 0 <= self.warmup <= 1:
+        if min(self.lr, self.micro_batch, self.max_steps, self.token_budget) < 0 or not 0 <= self.warmup <= 1:
             raise UserError("lr, micro_batch, max_steps and token_budget must be >= 0 and warmup within 0..1.")
         if self.micro_batch and self.batch_size % self.micro_batch:
             raise UserError(f"batch_size={self.batch_size} is not a multiple of micro_batch={self.micro_batch}.")
         return self
+
+
+CHOICES = dict(dtype=("fp32", "bf16", "fp16"), device=("auto", "cpu", "cuda"), pool=("mean", "cls"),
+               sampling=("proportional", "uniform"))
+
+
+def explained() -> dict:
+    """{field: its comment in the Config block above}: the flags' help text comes from one place."""
+    lines = Path(__file__).read_text(encoding="utf-8").split("class Config:")[1].split("def check")[0].splitlines()
+    return {m[1]: m[2] for m in (re.match(r"\s+(\w+): \w+ = .*?#\s*(.*)", line) for line in lines) if m}
 
 
 def merge(cfg: Config, values: dict, source: str) -> Config:

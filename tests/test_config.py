@@ -19,3 +19,26 @@ def test_yaml_numbers_and_lists_as_a_first_config_writes_them():
 def test_wrong_values_name_the_key(text, message):
     with pytest.raises(UserError, match=message.replace("[", r"\[")):
         merge(Config(), yaml.safe_load(text), "exp.yaml")
+
+
+def test_help_explains_every_flag_with_the_tasks_own_defaults(capsys):
+    import xstilts
+    from chain.config import Config, explained
+    from dataclasses import fields
+    assert set(explained()) == {f.name for f in fields(Config)}  # every field carries its explanation
+    with pytest.raises(SystemExit):
+        xstilts.main(["target", "--task", "panx", "-h"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "passes over the training data (fractions allowed) (default 10.0, panx's)" in out  # not Config's 2.0
+    assert "peak AdamW learning rate (default 1e-05)" in out and "examples: python xstilts.py target" in out
+
+
+def test_tasks_lists_every_task_with_kind_and_data(capsys):
+    import xstilts
+    from tasks.lib.common import task_names
+    assert xstilts.main(["tasks"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == task_names()
+    kinds = {line.split()[0]: line.split()[1] for line in lines}
+    assert (kinds["mnli"], kinds["xnli"], kinds["tatoeba"]) == ("intermediate", "target", "retrieval")
+    assert "user-supplied" in next(line for line in lines if line.startswith("ccg "))
