@@ -80,7 +80,8 @@ def train_stage(cfg, task_names, init, resume, head_from=None):
     model = encoder_of(init, device_of(cfg))
     run = open_run(cfg, resume)
     _, best = fit(cfg, tasks, model, run, data, resume, head_from)
-    write_json(run / "stage.json", dict(task=task_names, init=str(init), train_examples={n: len(d[1]) for n, d in data.items()}))
+    write_json(run / "stage.json", dict(task=task_names, init=str(init),
+                                        train_examples={n: len(d[1]) for n, d in data.items()}))
     write_results(run, {n: {"en-dev": best[n]} for n in tasks})
     return run
 
@@ -99,7 +100,8 @@ def evaluate(cfg, task_name, run_or_model, langs):
     task, device = get_task(task_name), device_of(cfg)
     unknown = sorted(set(langs) - set(task.LANGS))
     if unknown:
-        raise UserError(f"--langs {','.join(langs)}: {task_name} has no {', '.join(unknown)}; it has {' '.join(task.LANGS)}.")
+        raise UserError(f"--langs {','.join(langs)}: {task_name} has no {', '.join(unknown)}; "
+                        f"it has {' '.join(task.LANGS)}.")
     model = encoder_of(run_or_model, device)
     tok = Tokenizer(model.source)
     head = None
@@ -111,8 +113,8 @@ def evaluate(cfg, task_name, run_or_model, langs):
         saved = Path(run_or_model) / "config.yaml"
         trained = str(read_yaml(saved).get("task", "")) if saved.exists() else task_name
         if trained not in (task_name, getattr(task, "TRAIN_ON", task_name)):  # XNLI may use an MNLI head
-            raise UserError(f"--init {run_or_model}: its head was trained for {trained}, not {task_name}; evaluate "
-                            f"it as {trained}, or train a {task_name} head with `xstilts.py target --task {task_name}`.")
+            raise UserError(f"--init {run_or_model}: its head was trained for {trained}, not {task_name}; evaluate it "
+                            f"as {trained}, or train a {task_name} head: `xstilts.py target --task {task_name}`.")
         head = make_head(task, model.config.hidden_size).to(device)
         try:
             head.load_state_dict(load_file(head_file))
@@ -155,7 +157,7 @@ def write_results(run, results):
     """results.json {task: {lang: {metric: value}, "avg": {...}}} and the same as a table in results.md."""
     results = {t: {lang: m for lang, m in langs.items() if lang != "avg"} for t, langs in results.items()}
     for task, langs in results.items():  # per-task average over its languages, per metric
-        metrics = sorted({m for v in langs.values() for m in v})
+        metrics = sorted({m for v in langs.values() for m in v} - {"threshold"})  # BUCC's is a setting, not a score
         langs["avg"] = {m: sum(v[m] for v in langs.values()) / len(langs) for m in metrics}
     columns = sorted({m for t in results.values() for v in t.values() for m in v})
     lines = ["| task | language | " + " | ".join(columns) + " |"]

@@ -42,3 +42,22 @@ def test_tasks_lists_every_task_with_kind_and_data(capsys):
     kinds = {line.split()[0]: line.split()[1] for line in lines}
     assert (kinds["mnli"], kinds["xnli"], kinds["tatoeba"]) == ("intermediate", "target", "retrieval")
     assert "user-supplied" in next(line for line in lines if line.startswith("ccg "))
+
+
+def test_results_table_mixes_metrics_cell_by_cell(tmp_path, capsys):
+    import json
+
+    from chain.runs import write_results
+    write_results(tmp_path, {"xnli": {"de": {"accuracy": 40.0}}, "udpos": {"de": {"f1": 70.0, "precision": 71.0,
+                             "recall": 69.0}}, "xquad": {"de": {"exact_match": 30.0, "f1": 45.0}},
+                             "bucc": {"de": {"f1": 50.0, "precision": 60.0, "recall": 42.0, "threshold": 1.1}}})
+    saved = json.loads((tmp_path / "results.json").read_text())
+    header, _, *rows = (tmp_path / "results.md").read_text().splitlines()
+    columns = [c.strip() for c in header.strip("|").split("|")][2:]
+    for row in rows:
+        task, lang, *cells = [c.strip() for c in row.strip("|").split("|")]
+        assert len(cells) == len(columns)
+        for column, cell in zip(columns, cells):  # each value under its own metric, blanks where a task has none
+            want = saved[task][lang].get(column)
+            assert cell == ("" if want is None else f"{want:.2f}"), (task, lang, column)
+    assert "threshold" not in saved["bucc"]["avg"] and saved["bucc"]["avg"]["f1"] == 50.0
