@@ -242,10 +242,11 @@ def config_flags(p, skip=(), task=None):
 
 
 def named_task(argv):
-    """The task a command line names (--task X / --target X), when it is one: its defaults go into -h."""
-    from tasks.lib.common import task_names
+    """With -h, the task named by --task X / --target X, found by its file: a normal command imports nothing."""
+    if "-h" not in argv and "--help" not in argv:
+        return None
     for flag in ("--task", "--target"):
-        if flag in argv[:-1] and argv[argv.index(flag) + 1] in task_names():
+        if flag in argv[:-1] and (Path(__file__).parent / "tasks" / f"{argv[argv.index(flag) + 1]}.py").is_file():
             return argv[argv.index(flag) + 1]
     return None
 

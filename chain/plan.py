@@ -113,9 +113,9 @@ def distinct(stages):
     """Each stage once (by directory), in first-seen order: what cells share runs once."""
     seen = {}
     for s in stages:
-        if s.dir in seen and s.kind == "eval":  # cells asking for other languages: the union
-            s = replace(seen[s.dir], langs=tuple(dict.fromkeys(seen[s.dir].langs + s.langs)))
-        seen[s.dir] = seen.get(s.dir) if s.kind != "eval" and s.dir in seen else s
+        first = seen.setdefault(s.dir, s)
+        if first is not s and s.kind == "eval":  # cells asking for other languages: the union
+            seen[s.dir] = replace(first, langs=tuple(dict.fromkeys(first.langs + s.langs)))
     return list(seen.values())
 
 

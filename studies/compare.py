@@ -18,6 +18,7 @@ from tasks.lib import metrics, submission
 
 MAIN = dict(xnli="accuracy", pawsx="accuracy", xcopa="accuracy", udpos="f1", panx="f1", xquad="f1", mlqa="f1",
             tydiqa="f1", bucc="f1", tatoeba="accuracy", lareqa="map@20", mewslix="map@20")  # as XTREME reports
+CLASSIFICATION = ("xnli", "pawsx", "xcopa")  # + macro-F1 beside accuracy
 N_BOOT = 2000
 
 
@@ -76,14 +77,21 @@ def per_example(target, lang, pred, gold, metric):
     return None
 
 
-def load(folder, target, lang, metric):
-    """(the metric's value, per-example (num, den) or None) of one finished (target, language)."""
+def read_scores(folder, target, lang):
+    """(scores, predictions, gold) of one finished (target, language) in a folder holding predictions/ and
+    labels/ in XTREME's layout: the official metrics, plus macro-F1 for classification (SPEC §7.3)."""
     f = submission.folder(target)
     p, g = (folder / kind / f / f"test-{lang}.{submission.suffix(f)}" for kind in ("predictions", "labels"))
     pred, gold = submission.read(p, f), submission.read(g, f)
     scores = submission.score_file(f, lang, pred, gold, str(p))
-    if f in ("xnli", "pawsx", "xcopa"):
+    if f in CLASSIFICATION:
         scores["macro_f1"] = metrics.macro_f1(pred, gold)
+    return scores, pred, gold
+
+
+def load(folder, target, lang, metric):
+    """(the metric's value, per-example (num, den) or None) of one finished (target, language)."""
+    scores, pred, gold = read_scores(folder, target, lang)
     if metric not in scores:
         raise UserError(f"--metric {metric}: {target} has {', '.join(scores)}.")
     return scores[metric], per_example(target, lang, pred, gold, metric)

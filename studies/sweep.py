@@ -18,6 +18,7 @@ The sweep directory holds study.yaml (a copy), stages/ (every stage once), resul
 (header cell,<grid keys in grid order>,seed,target,lang,metric,value; rewritten atomically after every
 stage, metrics recomputed from each eval stage's predictions/ and labels/) and cells.json.
 """
+import csv
 import hashlib
 import itertools
 import json
@@ -31,13 +32,13 @@ from chain.plan import chain, distinct, execute, preflight, waves
 from chain.runs import write_json
 from model import UserError
 from model.load import atomic_write
-from tasks.lib import metrics, submission
+from studies.compare import read_scores
+from tasks.lib import submission
 from tasks.lib.common import get_task, task_names
 
 KEYS = {"study", "name", "base", "grid", "targets", "suite", "langs", "seeds", "metric", "threshold", "baseline"}
 STUDIES = ("volume", "typology", "ntasks", "robustness", "translated")
 SCOPES = ("intermediate", "target", "eval")
-CLASSIFICATION = ("xnli", "pawsx", "xcopa")  # + macro-F1 beside accuracy (SPEC §7.3)
 SIZES = dict(mnli=392_702, snli=550_152, qqp=363_846, sst2=67_349, squad_v1=87_599, squad_v2=130_319,  # official
              hellaswag=39_905, cosmosqa=25_262, commonsenseqa=9_741, siqa=33_410, copa=400, pawsx=49_401,  # train
              panx=20_000, udpos=21_253, tydiqa=3_696)  # split sizes (SPEC §2-3; XTREME's Table 1): a dry run w/o data
@@ -128,15 +129,9 @@ def plan(study, root, path="study"):
 
 def rows_of(stage, target, cache):
     """The results rows of one eval stage, per finished language, recomputed from its files (cached)."""
-    folder = submission.folder(target)
     for lang in sorted(stage.finished_langs() & set(stage.langs)):
-        if (stage.dir, lang) not in cache:
-            p, g = (stage.dir / kind / folder / f"test-{lang}.{submission.suffix(folder)}" for kind in ("predictions", "labels"))
-            pred, gold = submission.read(p, folder), submission.read(g, folder)
-            scores = submission.score_file(folder, lang, pred, gold, str(p))
-            if folder in CLASSIFICATION:
-                scores["macro_f1"] = metrics.macro_f1(pred, gold)
-            cache[stage.dir, lang] = scores
+        if (stage.dir, lang) not in cache:  # a finished language's files never change
+            cache[stage.dir, lang] = read_scores(stage.dir, target, lang)[0]
         yield lang, cache[stage.dir, lang]
 
 
@@ -157,17 +152,17 @@ def write_table(study, root, cell_list, plans, cache):
                          inter_lang=(inter.task.split("@")[1] if "@" in inter.task else inter.cfg.lang) if inter else "none",
                          stages=[str(s.dir.relative_to(root)) for s in stages]))
     header = ["cell", *grid, "seed", "target", "lang", "metric", "value"]
-    text = ",".join(header) + "\n" + "".join(",".join(csv_field(r[h]) for h in header) + "\n" for r in rows)
-    atomic_write(root / "results.csv", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+    def write_csv(tmp):  # csv writes a float as its repr: a re-run compares bit for bit
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            out = csv.writer(f, lineterminator="\n")
+            out.writerow(header)
+            out.writerows([r[h] for h in header] for r in rows)
+    atomic_write(root / "results.csv", write_csv)
     jsonl = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     atomic_write(root / "results.jsonl", lambda tmp: Path(tmp).write_text(jsonl, encoding="utf-8"))
     write_json(root / "cells.json", info)
     return len(rows)
-
-
-def csv_field(v):
-    v = repr(v) if isinstance(v, float) else str(v)  # repr: the exact float, so a re-run compares bit for bit
-    return f'"{v}"' if "," in v else v
 
 
 def work(stage):

@@ -24,7 +24,7 @@ BUDGET = {  # lines; the core (model, tasks/lib, chain, xstilts.py) stays near 1
     "kernels/bench_retrieval.py": 70,  # a tool, not core
     # studies/: the analysis layer (issue 9), not core: one file per job
     "studies/sweep.py": 275,  # study YAML checks, the grid as one plan, the tidy table, dry run, plan file
-    "studies/compare.py": 180,  # pivot of finished runs, paired bootstrap deltas over examples
+    "studies/compare.py": 190,  # pivot of finished runs, paired bootstrap deltas; read_scores, which sweep shares
     "studies/stats.py": 260,  # correlations, bootstrap, permutation, diminishing-returns fits, robustness
     "studies/languages.py": 70,
     "studies/tokens.py": 70,  # tokens per training example on the real slices: the dry run's GPU-hour estimate
