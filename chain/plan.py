@@ -152,8 +152,8 @@ def preflight(stages):
                 load_data(s.cfg, task, lang) if split == "train" else load_split(s.cfg, task, split, lang)
             except UserError as e:
                 problems.append(str(e))
-    if problems:
-        raise UserError(f"{len(problems)} problem(s) before any training: " + " | ".join(problems))
+    if problems:  # the count, and the first 8 named: the line stays readable
+        raise UserError(f"{len(problems)} problem(s) before any training: " + " | ".join(problems[:8]))
 
 
 def execute(stages, resume=True, on_done=None):
