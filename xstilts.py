@@ -344,6 +344,9 @@ def main(argv=None):
     except (UserError, OSError) as err:  # OSError: a path we cannot read or write; its message names it
         print(f"xstilts: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as err:  # Ctrl-C: where the run stands, not a traceback; 130 as shells expect
+        print(f"xstilts: {err or 'interrupted.'}", file=sys.stderr)
+        return 130
     return 0
 
 

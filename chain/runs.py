@@ -5,6 +5,7 @@ A run directory holds config.yaml (the resolved Config), what chain/train.py wri
 last, so a directory with results.json is a finished stage and one without it is resumable.
 """
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -31,18 +32,39 @@ def same_config(cfg, run):
 
 
 def open_run(cfg, resume):
-    """runs/<name>/ with config.yaml; an existing one is continued only with --resume and the same config."""
+    """runs/<name>/ with config.yaml; an existing one is continued only with --resume and the same config.
+    The folder is locked while this process uses it: a second process on the same run stops with one line."""
     run = Path(cfg.runs_dir) / cfg.name
-    if run.exists() and not resume:
+    started = run.is_dir() and any(p.name != ".lock" for p in run.iterdir())  # empty: killed as it was made
+    if started and not resume:
         raise UserError(f"{run}: this run directory exists; continue it with --resume or pick another --name.")
-    if resume and run.exists():
-        if not (run / "config.yaml").exists():
-            raise UserError(f"--resume: {run} has no config.yaml; remove the folder to start it again.")
+    if started and not (run / "config.yaml").exists():
+        raise UserError(f"--resume: {run} is not a run (no config.yaml); pick another --name.")
+    run.mkdir(parents=True, exist_ok=True)
+    lock(run)
+    if started:
         same_config(cfg, run)
-        return run
-    run.mkdir(parents=True)
-    write_yaml(cfg, run / "config.yaml")
+    else:
+        write_yaml(cfg, run / "config.yaml")
     return run
+
+
+LOCKS = {}  # run folder → its open lock file, held until the process ends
+
+
+def lock(run):
+    import fcntl
+    if str(run.resolve()) in LOCKS:  # this process holds it already (a stage resumed in the same process)
+        return
+    f = open(run / ".lock", "a+", encoding="utf-8")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        raise UserError(f"{run}: another xstilts process (pid {f.read().strip() or '?'}) is using this run; "
+                        "wait for it to finish, or pick another --name.") from None
+    f.truncate(0), f.write(str(os.getpid())), f.flush()
+    LOCKS[str(run.resolve())] = f
 
 
 def device_of(cfg):
@@ -71,7 +93,9 @@ def train_stage(cfg, task_names, init, resume, head_from=None):
     """Open (or resume) the run, load the encoder (init: model id/folder or run), fit, write dev results.
     task_names: one task, or a comma list (multi-task training); head_from: a run whose head to start from."""
     from chain.train import fit, load_data
+    from tasks.lib import common
     from tasks.lib.common import get_task
+    noted = len(getattr(common, 'SKIPPED', []))  # malformed rows tolerated while loading: recorded in stage.json
     tasks = {n: get_task(n.split("@")[0]) for n in task_names.split(",")}  # mnli@hi: MNLI in Hindi
     data = {n: load_data(cfg, t, n.split("@")[1] if "@" in n else cfg.lang)  # bad data stops here, before a run dir
             for n, t in tasks.items()}
@@ -79,10 +103,14 @@ def train_stage(cfg, task_names, init, resume, head_from=None):
         raise UserError("--dtype fp16 needs a CUDA GPU; use bf16 or fp32 on CPU.")
     model = encoder_of(init, device_of(cfg))
     run = open_run(cfg, resume)
+    if (run / "results.json").exists():  # finished: --resume has nothing left to do
+        print(f"{run}: finished already (results.json); nothing to resume.")
+        return run
     _, best = fit(cfg, tasks, model, run, data, resume, head_from)
-    write_json(run / "stage.json", dict(task=task_names, init=str(init),
+    write_json(run / "stage.json", dict(task=task_names, init=str(init), skipped_rows=getattr(common, 'SKIPPED', [])[noted:],
                                         train_examples={n: len(d[1]) for n, d in data.items()}))
     write_results(run, {n: {"en-dev": best[n]} for n in tasks})
+    LOCKS.pop(str(run.resolve())).close()
     return run
 
 

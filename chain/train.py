@@ -4,11 +4,14 @@
                               data, selects on their first cfg.eval_examples English dev examples, reloads
                               the best state and writes run/encoder/ (HF layout) + run/head.safetensors.
 A run directory holds config.yaml, metrics.jsonl, checkpoints/step-N/ (encoder/, heads.safetensors,
-trainer.pt: optimiser, schedule, scaler, RNG and data position), best.safetensors, results.{json,md}.
+trainer.safetensors + trainer.json: optimiser, schedule, scaler, RNG, data position and the training
+data's fingerprint; no pickles), best.safetensors, results.{json,md}.
 Several tasks (multi-task intermediate training) share the encoder; each keeps its head.
 Every file is written atomically and a checkpoint directory appears only once complete, so `--resume`
 continues exactly where the last checkpoint stopped (bit for bit on CPU: tests/test_train.py).
 """
+import contextlib
+import hashlib
 import json
 import math
 import random
@@ -18,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
@@ -33,6 +37,15 @@ CRASH_AT_STEP = None  # tests set it to simulate a run killed right after that o
 
 class Diverged(UserError):
     pass
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during training: xstilts.py prints its one line (where the run can continue from)."""
+
+
+def fingerprint(examples):
+    """sha256 of a task's training + dev examples: `--resume` refuses data that changed under a run."""
+    return hashlib.sha256(json.dumps(examples, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
 def load_split(cfg, task, split, lang="en"):
@@ -175,145 +188,199 @@ def fit(cfg, tasks, model, run, data, resume=False, head_from=None):
                                               max(0.0, (total - s) / max(1, total - warm)))
     scaler = torch.amp.GradScaler(device.type) if cfg.dtype == "fp16" else None  # fp16 only; bf16 needs none
     state = dict(step=0, tasks={n: dict(epoch=0, pos=0) for n in names}, best=None, best_step=0, best_metrics={},
-                 stale=0)
+                 stale=0, data={n: fingerprint([d[1], d[2]]) for n, d in data.items()})
     if resume:
-        state = restore(run, model, heads, opt, sched, scaler) or state
-    log = open(run / "metrics.jsonl", "a", encoding="utf-8")
+        saved = restore(run, model, heads, opt, sched, scaler)
+        changed = [n for n in names if saved and saved.get("data", state["data"]).get(n) != state["data"][n]]
+        if changed:
+            raise UserError(f"--resume: the training or dev data of {', '.join(changed)} changed since {run} started "
+                            "(its fingerprint differs); restore the files, or start a new --name.")
+        state = saved or state
+    log = open(run / "metrics.jsonl", "a", encoding="utf-8")  # restore() repaired any torn line
     bar = tqdm(total=total, initial=state["step"], desc=run.name, unit="step", dynamic_ncols=True, mininterval=2)
-    loss_sum, since, tokens, t0 = torch.zeros((), device=device), 0, 0, time.perf_counter()
-    while state["step"] < total and state["stale"] < cfg.patience:
-        name = names[task_index(state["step"], probs, cfg.seed)]
-        job, where = jobs[name], state["tasks"][name]
-        group = order(name, where["epoch"])[where["pos"]: where["pos"] + accum]
-        if not group:  # this task's epoch is over: its next epoch has its own order
-            where["epoch"], where["pos"] = where["epoch"] + 1, 0
-            continue
-        model.train(), job["head"].train()
-        n_rows = sum(len(rows) for rows in group)
-        for rows in group:
-            ids, mask, labels = common.collate(job["train_f"], rows, tok.pad_id, device)
-            with autocast(device.type, cfg.dtype):  # loss in fp32, each example weighted alike
-                loss = job["head"].loss(job["head"](model(ids, mask)), labels) * (len(rows) / n_rows)
-            (scaler.scale(loss) if scaler else loss).backward()
-            loss_sum += loss.detach()
-            tokens += sum(common.length(job["train_f"][i]) for i in rows)  # counted on the host: no GPU sync
-        where["pos"] += len(group)
-        if scaler:
-            scaler.unscale_(opt)  # clip the true gradients
-        norm = torch.nn.utils.clip_grad_norm_(params, cfg.clip)
-        if not scaler:  # fp16's scaler skips inf steps itself; otherwise a bad gradient must stop the run
-            loss_sum += torch.where(norm.isfinite(), 0.0, float("nan"))  # no sync: checked at log points
-        scaler.step(opt) if scaler else opt.step()
-        if scaler:
-            scaler.update()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
-        state["step"], since = state["step"] + 1, since + 1
-        step, last = state["step"], state["step"] == total
-        if step % cfg.log_every == 0 or step % cfg.eval_every == 0 or step % cfg.save_every == 0 or last:
-            mean_loss = loss_sum.item() / since  # .item() syncs: only at log points
-            if not math.isfinite(mean_loss):
-                bar.close()
-                raise Diverged(f"{run}: the loss became {mean_loss} by step {step}; the last good checkpoint is "
-                               f"in {run / 'checkpoints'}. Lower --lr, or use --dtype bf16/fp32.")
-            rate = tokens / (time.perf_counter() - t0)
-            record = dict(step=step, task=name, loss=round(mean_loss, 5), lr=sched.get_last_lr()[0],
-                          tokens_per_s=round(rate))
-            bar.set_postfix(loss=f"{mean_loss:.4f}", lr=f"{record['lr']:.2e}", tok_s=f"{rate:,.0f}")
-            loss_sum.zero_()
-            since, tokens, t0 = 0, 0, time.perf_counter()
-            if step % cfg.eval_every == 0 or last:
-                dev = {n: score(j["task"], j["dev"], j["dev_f"], predict(model, j["head"], j["dev_f"], tok.pad_id,
-                                                                        cfg.eval_batch_size, cfg.dtype, device))
-                       for n, j in jobs.items()}
-                value = sum(dev[n][jobs[n]["task"].METRIC] for n in names) / len(names)  # mean of main metrics
-                record["dev"] = dev[name] if len(names) == 1 else dev
-                if state["best"] is None or value > state["best"]:
-                    state.update(best=value, best_step=step, best_metrics=dev, stale=0)
-                    tensors = {f"encoder.{k}": v for k, v in model.state_dict().items()}
-                    tensors.update({f"head.{n}.{k}": v for n, h in heads.items() for k, v in h.state_dict().items()})
-                    atomic_write(run / "best.safetensors", lambda tmp: save_file(
-                        {k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp, {"step": str(step)}))
-                else:
-                    state["stale"] += 1
-                for n, j in jobs.items():
-                    acc = dev[n].get("accuracy")
-                    if j["majority"] is not None and acc is not None and abs(acc - j["majority"]) < 0.5:
-                        tqdm.write(f"warning: {n} dev accuracy {acc:.1f} is the majority-class rate: the model may "
-                                   "have collapsed to one class (common with fp16 or lr >= 3e-5; SPEC §6).")
-            log.write(json.dumps(record) + "\n")
-            log.flush()
-            if step % cfg.save_every == 0 or last or state["stale"] >= cfg.patience:
-                save_checkpoint(run, state, model, heads, opt, sched, scaler, cfg.keep_last)
-        bar.update(1)
-        if CRASH_AT_STEP == step:
-            raise KeyboardInterrupt(f"simulated crash after step {step}")
-    bar.close()
-    log.close()
+    try:  # Ctrl-C: one line saying where the run can continue from
+        loss_sum, since, tokens, t0 = torch.zeros((), device=device), 0, 0, time.perf_counter()
+        while state["step"] < total and state["stale"] < cfg.patience:
+            name = names[task_index(state["step"], probs, cfg.seed)]
+            job, where = jobs[name], state["tasks"][name]
+            group = order(name, where["epoch"])[where["pos"]: where["pos"] + accum]
+            if not group:  # this task's epoch is over: its next epoch has its own order
+                where["epoch"], where["pos"] = where["epoch"] + 1, 0
+                continue
+            model.train(), job["head"].train()
+            n_rows = sum(len(rows) for rows in group)
+            for rows in group:
+                ids, mask, labels = common.collate(job["train_f"], rows, tok.pad_id, device)
+                with autocast(device.type, cfg.dtype):  # loss in fp32, each example weighted alike
+                    loss = job["head"].loss(job["head"](model(ids, mask)), labels) * (len(rows) / n_rows)
+                (scaler.scale(loss) if scaler else loss).backward()
+                loss_sum += loss.detach()
+                tokens += sum(common.length(job["train_f"][i]) for i in rows)  # counted on the host: no GPU sync
+            where["pos"] += len(group)
+            if scaler:
+                scaler.unscale_(opt)  # clip the true gradients
+            norm = torch.nn.utils.clip_grad_norm_(params, cfg.clip)
+            if not scaler:  # fp16's scaler skips inf steps itself; otherwise a bad gradient must stop the run
+                loss_sum += torch.where(norm.isfinite(), 0.0, float("nan"))  # no sync: checked at log points
+            scaler.step(opt) if scaler else opt.step()
+            if scaler:
+                scaler.update()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            state["step"], since = state["step"] + 1, since + 1
+            step, last = state["step"], state["step"] == total
+            if step % cfg.log_every == 0 or step % cfg.eval_every == 0 or step % cfg.save_every == 0 or last:
+                mean_loss = loss_sum.item() / since  # .item() syncs: only at log points
+                if not math.isfinite(mean_loss):
+                    raise Diverged(f"{run}: the loss became {mean_loss} by step {step}; the last good checkpoint is "
+                                   f"in {run / 'checkpoints'}. Lower --lr, or use --dtype bf16/fp32.")
+                rate = tokens / (time.perf_counter() - t0)
+                record = dict(step=step, task=name, loss=round(mean_loss, 5), lr=sched.get_last_lr()[0],
+                              tokens_per_s=round(rate))
+                bar.set_postfix(loss=f"{mean_loss:.4f}", lr=f"{record['lr']:.2e}", tok_s=f"{rate:,.0f}")
+                loss_sum.zero_()
+                since, tokens, t0 = 0, 0, time.perf_counter()
+                if step % cfg.eval_every == 0 or last:
+                    dev = {n: score(j["task"], j["dev"], j["dev_f"], predict(model, j["head"], j["dev_f"], tok.pad_id,
+                                                                            cfg.eval_batch_size, cfg.dtype, device))
+                           for n, j in jobs.items()}
+                    value = sum(dev[n][jobs[n]["task"].METRIC] for n in names) / len(names)  # mean of main metrics
+                    record["dev"] = dev[name] if len(names) == 1 else dev
+                    if state["best"] is None or value > state["best"]:
+                        state.update(best=value, best_step=step, best_metrics=dev, stale=0)
+                        tensors = {f"encoder.{k}": v for k, v in model.state_dict().items()}
+                        tensors.update({f"head.{n}.{k}": v for n, h in heads.items() for k, v in h.state_dict().items()})
+                        with writing(run / "best.safetensors"):
+                            atomic_write(run / "best.safetensors", lambda tmp: save_file(
+                                {k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp, {"step": str(step)}))
+                    else:
+                        state["stale"] += 1
+                    for n, j in jobs.items():
+                        acc = dev[n].get("accuracy")
+                        if j["majority"] is not None and acc is not None and abs(acc - j["majority"]) < 0.5:
+                            tqdm.write(f"warning: {n} dev accuracy {acc:.1f} is the majority-class rate: the model may "
+                                       "have collapsed to one class (common with fp16 or lr >= 3e-5; SPEC §6).")
+                with writing(run / "metrics.jsonl"):
+                    log.write(json.dumps(record) + "\n")
+                    log.flush()
+                if step % cfg.save_every == 0 or last or state["stale"] >= cfg.patience:
+                    save_checkpoint(run, state, model, heads, opt, sched, scaler, cfg.keep_last)
+            bar.update(1)
+            if CRASH_AT_STEP == step:
+                raise KeyboardInterrupt(f"simulated crash after step {step}")
+    except KeyboardInterrupt:
+        bar.close()
+        kept = sorted((run / "checkpoints").glob("step-*"))
+        raise Interrupted(f"interrupted at step {state['step']}; " + (
+            f"checkpoint {kept[-1].name} kept in {run}; continue with --resume." if kept else
+            f"no checkpoint yet in {run}; --resume starts it again.")) from None
+    finally:
+        bar.close(), log.close()
     best = load_file(run / "best.safetensors", device=str(device))  # reload the best state
     model.load_state_dict({k[8:]: v for k, v in best.items() if k.startswith("encoder.")})
     for n, h in heads.items():
         h.load_state_dict({k[len(n) + 6:]: v for k, v in best.items() if k.startswith(f"head.{n}.")})
-    save_model(model, run / "encoder")
-    for n, h in heads.items():  # one task: head.safetensors; several: heads/<task>.safetensors
-        path = run / "head.safetensors" if len(jobs) == 1 else run / "heads" / f"{n}.safetensors"
-        path.parent.mkdir(exist_ok=True)
-        atomic_write(path, lambda tmp: save_file({k: v.detach().cpu().contiguous() for k, v in h.state_dict().items()},
-                                                 tmp))
+    with writing(run / "encoder"):
+        save_model(model, run / "encoder")
+        for n, h in heads.items():  # one task: head.safetensors; several: heads/<task>.safetensors
+            path = run / "head.safetensors" if len(jobs) == 1 else run / "heads" / f"{n}.safetensors"
+            path.parent.mkdir(exist_ok=True)
+            atomic_write(path, lambda tmp: save_file({k: v.detach().cpu().contiguous() for k, v in h.state_dict().items()},
+                                                     tmp))
     return state["best_step"], state["best_metrics"]
 
 
+@contextlib.contextmanager
+def writing(path):
+    """A failed write (disk full, read-only disk) is one line naming the file; the run stays resumable."""
+    try:
+        yield
+    except (OSError, SafetensorError) as err:
+        raise UserError(f"{path}: cannot write it ({str(err).splitlines()[0]}); free space on its disk "
+                        f"(df -h {Path(path).parent}), then continue with --resume.") from None
+
+
 def save_checkpoint(run, state, model, heads, opt, sched, scaler, keep):
-    """Write checkpoints/.tmp-step-N/ fully, then rename it to step-N: a killed write is never loaded."""
+    """Write checkpoints/.tmp-step-N/ fully, then rename it to step-N: a killed write is never loaded.
+    trainer.safetensors holds the optimiser's tensors and the RNG states, trainer.json the rest: nothing in
+    a checkpoint is a pickle, so resuming a run folder from elsewhere cannot run code."""
     ck = run / "checkpoints"
     tmp, final = ck / f".tmp-step-{state['step']:08d}", ck / f"step-{state['step']:08d}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    save_model(model, tmp / "encoder")
-    save_file({f"{n}.{k}": v.detach().cpu().contiguous() for n, h in heads.items() for k, v in h.state_dict().items()},
-              tmp / "heads.safetensors")
-    rng = dict(torch=torch.get_rng_state(), py=random.getstate(), np=np.random.get_state(),
-               cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
-    torch.save(dict(state=json.loads(json.dumps(state)), opt=opt.state_dict(), sched=sched.state_dict(), rng=rng,
-                    scaler=scaler.state_dict() if scaler else None), tmp / "trainer.pt")
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
-    for old in sorted(ck.glob("step-*"))[:-keep]:
-        shutil.rmtree(old)
+    with writing(tmp):
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        save_model(model, tmp / "encoder")
+        save_file({f"{n}.{k}": v.detach().cpu().contiguous() for n, h in heads.items() for k, v in h.state_dict().items()},
+                  tmp / "heads.safetensors")
+        opt_state = opt.state_dict()
+        tensors = {f"opt.{i}.{k}": v.detach().cpu().contiguous() for i, s in opt_state["state"].items() for k, v in s.items()}
+        np_rng = np.random.get_state()
+        tensors.update({"rng.torch": torch.get_rng_state(), "rng.np": torch.from_numpy(np_rng[1].astype(np.int64))})
+        if torch.cuda.is_available():
+            tensors.update({f"rng.cuda.{i}": t for i, t in enumerate(torch.cuda.get_rng_state_all())})
+        save_file(tensors, tmp / "trainer.safetensors")
+        meta = dict(state=state, groups=opt_state["param_groups"], sched=sched.state_dict(), py_rng=random.getstate(),
+                    np_rng=[np_rng[0], *np_rng[2:]], scaler=scaler.state_dict() if scaler else None)
+        (tmp / "trainer.json").write_text(json.dumps(meta), encoding="utf-8")
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.rename(final)
+        for old in sorted(ck.glob("step-*"))[:-keep]:
+            shutil.rmtree(old)
 
 
 def restore(run, model, heads, opt, sched, scaler):
-    """Load the newest complete checkpoint into the live objects; None if there is none yet."""
+    """Load the newest complete checkpoint into the live objects; None if there is none yet. Torn leftovers
+    of a killed write (temp files, .tmp-step-N/, a half line at the end of metrics.jsonl) are cleared."""
+    for junk in [*run.glob(".*.tmp*"), *(run / "checkpoints").glob(".tmp-step-*")]:
+        shutil.rmtree(junk) if junk.is_dir() else junk.unlink()
     done = sorted((run / "checkpoints").glob("step-*"))
     if not done:  # killed before its first checkpoint: start again, with a fresh log
         (run / "metrics.jsonl").unlink(missing_ok=True)
         return None
     ck = done[-1]
     from model.load import load_model
-    model.load_state_dict(load_model(ck / "encoder").state_dict())
-    saved_heads = load_file(ck / "heads.safetensors")
-    for n, h in heads.items():
-        h.load_state_dict({k[len(n) + 1:]: v for k, v in saved_heads.items() if k.startswith(n + ".")})
-    saved = torch.load(ck / "trainer.pt", map_location="cpu", weights_only=False)  # our own file
-    opt.load_state_dict(saved["opt"])
-    sched.load_state_dict(saved["sched"])
-    if scaler and saved["scaler"]:
-        scaler.load_state_dict(saved["scaler"])
-    torch.set_rng_state(saved["rng"]["torch"])
-    random.setstate(saved["rng"]["py"])
-    np.random.set_state(saved["rng"]["np"])
-    if saved["rng"]["cuda"] is not None and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(saved["rng"]["cuda"])
-    state = saved["state"]
+    try:
+        model.load_state_dict(load_model(ck / "encoder").state_dict())
+        saved_heads = load_file(ck / "heads.safetensors")
+        for n, h in heads.items():
+            h.load_state_dict({k[len(n) + 1:]: v for k, v in saved_heads.items() if k.startswith(n + ".")})
+        tensors, meta = load_file(ck / "trainer.safetensors"), json.loads((ck / "trainer.json").read_text("utf-8"))
+        opt.load_state_dict(dict(param_groups=meta["groups"], state={
+            int(i): {k.split(".", 2)[2]: v for k, v in tensors.items() if k.startswith(f"opt.{i}.")}
+            for i in {k.split(".")[1] for k in tensors if k.startswith("opt.")}}))
+        sched.load_state_dict(meta["sched"])
+        if scaler and meta["scaler"]:
+            scaler.load_state_dict(meta["scaler"])
+        torch.set_rng_state(tensors["rng.torch"])
+        random.setstate((meta["py_rng"][0], tuple(meta["py_rng"][1]), meta["py_rng"][2]))
+        np.random.set_state((meta["np_rng"][0], tensors["rng.np"].numpy().astype(np.uint32), *meta["np_rng"][1:]))
+        if "rng.cuda.0" in tensors and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all([tensors[f"rng.cuda.{i}"] for i in range(torch.cuda.device_count())])
+    except (UserError, OSError, SafetensorError, ValueError, KeyError, TypeError, RuntimeError) as e:
+        before = f"{done[-2].name}" if len(done) > 1 else "the start"
+        raise UserError(f"--resume: checkpoint {ck} cannot be loaded ({str(e).splitlines()[0][:160]}); delete that "
+                        f"folder to resume from {before}.") from None
+    state = meta["state"]
     log = run / "metrics.jsonl"  # steps logged after this checkpoint will be logged again
     if log.exists():
-        kept = [line for line in log.read_text().splitlines() if json.loads(line)["step"] <= state["step"]]
-        atomic_write(log, lambda tmp: Path(tmp).write_text("".join(line + "\n" for line in kept)))
+        kept = [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
+                if parsed(line) and parsed(line)["step"] <= state["step"]]  # a torn last line is dropped
+        atomic_write(log, lambda tmp: Path(tmp).write_text("".join(line + "\n" for line in kept), encoding="utf-8"))
     best = run / "best.safetensors"
-    if state["best"] is not None and (not best.exists() or
-                                      safe_step(best) != state["best_step"]):  # written after the checkpoint
+    if state["best"] is not None and not best.exists():
+        raise UserError(f"--resume: {best} is missing, and checkpoint {ck.name} counts on it (best step "
+                        f"{state['best_step']}); restore it, or start the run again under a new --name.")
+    if state["best"] is not None and safe_step(best) != state["best_step"]:  # written after the checkpoint
         state.update(best=None, stale=0)  # the next evaluation sets the best state again
     return state
+
+
+def parsed(line):
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) and isinstance(record.get("step"), int) else None
 
 
 def safe_step(path):
