@@ -2,10 +2,9 @@
 XTREME does it (by the language name that starts each id).  python -m data_scripts.tydiqa"""
 import json
 import sys
-import tarfile
 from pathlib import Path
 
-from data_scripts.download import atomic_write, fetch
+from data_scripts.download import UserError, fetch, open_archive, write_text
 
 BASE = "https://storage.googleapis.com/tydiqa/v1.1/"
 NAMES = dict(arabic="ar", bengali="bn", english="en", finnish="fi", indonesian="id", korean="ko", russian="ru",
@@ -18,10 +17,7 @@ def split_dev(dev, out):
     for name, code in NAMES.items():
         keep = [dict(a, paragraphs=[dict(p, qas=[q for q in p["qas"] if q["id"].startswith(name + "-")])
                                     for p in a["paragraphs"]]) for a in dev["data"]]
-        target = out / "tydiqa-goldp-v1.1-dev" / f"tydiqa-goldp-dev-{code}.json"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(dict(dev, data=keep))
-        atomic_write(target, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+        write_text(out / "tydiqa-goldp-v1.1-dev" / f"tydiqa-goldp-dev-{code}.json", json.dumps(dict(dev, data=keep)))
 
 
 if __name__ == "__main__":
@@ -31,9 +27,10 @@ if __name__ == "__main__":
     out = Path(ap.parse_args().data_dir) / "tydiqa"
     try:
         fetch(SOURCES[0][0], out / SOURCES[0][1])
-        with tarfile.open(fetch(SOURCES[1][0], out / "downloads" / SOURCES[1][1])) as tar:
-            member = next(m for m in tar.getmembers() if m.name.endswith("tydiqa-goldp-v1.1-dev.json"))
-            split_dev(json.load(tar.extractfile(member)), out)
-    except Exception as e:
+        with open_archive(fetch(SOURCES[1][0], out / "downloads" / SOURCES[1][1])) as (names, open_member):
+            name = next((n for n in names if n.endswith("tydiqa-goldp-v1.1-dev.json")), "tydiqa-goldp-v1.1-dev.json")
+            with open_member(name) as f:
+                split_dev(json.load(f), out)  # not TyDiQA JSON: one line naming the archive and member
+    except UserError as e:
         sys.exit(f"data_scripts.tydiqa: {e}")
     print(f"tydiqa ready in {out}")

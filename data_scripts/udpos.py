@@ -3,10 +3,9 @@
 layout: word<TAB>UPOS, a blank line between sentences, all treebanks of a language concatenated in sorted
 file order; multiword-token ranges and empty nodes are skipped. python -m data_scripts.udpos"""
 import sys
-import tarfile
 from pathlib import Path
 
-from data_scripts.download import atomic_write, fetch
+from data_scripts.download import UserError, fetch, open_archive, write_text
 
 URL = "https://lindat.mff.cuni.cz/repository/xmlui/bitstream/handle/11234/1-3105/ud-treebanks-v2.5.tgz"
 URL_27 = "https://lindat.mff.cuni.cz/repository/xmlui/bitstream/handle/11234/1-3424/ud-treebanks-v2.7.tgz"
@@ -19,23 +18,23 @@ LANG = dict(af="Afrikaans", ar="Arabic", bg="Bulgarian", de="German", el="Greek"
 
 
 def convert(archive, out, langs=LANG):
-    with tarfile.open(archive) as tar:
-        members = sorted((m for m in tar.getmembers() if m.name.endswith(".conllu")), key=lambda m: m.name)
+    with open_archive(archive) as (names, open_member):  # a damaged archive or member: one line naming both
+        conllu = sorted(n for n in names if n.endswith(".conllu"))
         for code, name in langs.items():
             for split in ("train", "dev", "test"):
                 rows = []
-                for m in members:
-                    if f"/UD_{name}-" in m.name and m.name.endswith(f"-ud-{split}.conllu"):
-                        for line in tar.extractfile(m).read().decode("utf-8").splitlines():
+                for n in conllu:
+                    if f"/UD_{name}-" in n and n.endswith(f"-ud-{split}.conllu"):
+                        with open_member(n) as f:
+                            text = f.read().decode("utf-8")
+                        for line in text.splitlines():
                             cols = line.split("\t")
                             if not line:
                                 rows.append("")
                             elif len(cols) == 10 and cols[0].isdigit():  # not "1-2" ranges, not "1.1" nodes
                                 rows.append(f"{cols[1]}\t{cols[3]}")
                 if rows:
-                    target = out / f"{split}-{code}.tsv"
-                    text = "\n".join(rows) + "\n"
-                    atomic_write(target, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+                    write_text(out / f"{split}-{code}.tsv", "\n".join(rows) + "\n")
 
 
 if __name__ == "__main__":
@@ -46,6 +45,6 @@ if __name__ == "__main__":
     try:
         convert(fetch(URL, out / "downloads" / "ud-treebanks-v2.5.tgz"), out)
         convert(fetch(URL_27, out / "downloads" / "ud-treebanks-v2.7.tgz"), out, LANG_27)
-    except Exception as e:  # a UserError from fetch, or a damaged archive
+    except UserError as e:  # offline, disk full, a damaged archive: one line
         sys.exit(f"data_scripts.udpos: {e}")
     print(f"udpos ready in {out}")
