@@ -30,15 +30,22 @@ def load(data_dir, split, lang):
     def side(ext):
         path = common.data_file(data_dir, "bucc", f"{stem}.{ext}")
         rows, skipped = {}, []
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for n, line in common.read_lines(path):
             cols = line.split("\t")
-            if len(cols) != 2:
+            if len(cols) != 2 and line.strip():
                 skipped.append((f"{path}:{n}", f"{len(cols)} columns, expected id<TAB>sentence"))
-            else:
-                rows[cols[0]] = cols[1]
-        return rows, skipped
-    (src, s1), (trg, s2), (gold, s3) = side(lang), side("en"), side("gold")
-    return [dict(src=src, trg=trg, gold=set(gold.items()))], s1 + s2 + s3
+            elif line.strip():
+                rows[cols[0]] = (cols[1], n)
+        return path, rows, skipped
+    (_, src, s1), (_, trg, s2), (path, gold, s3) = side(lang), side("en"), side("gold")
+    unknown = [(a, b, n) for a, (b, n) in gold.items() if a not in src or b not in trg]
+    if unknown:  # a gold pair that can never be mined would lower recall silently
+        a, b, n = unknown[0]
+        raise common.UserError(f"{path}:{n}: the gold pair {a!r:.40} {b!r:.40} names an id the "
+                               f"{stem}.{lang if a not in src else 'en'} file lacks or holds in a malformed row "
+                               f"({len(unknown)} such pairs); fix or fetch the files again.")
+    text = lambda rows: {i: t for i, (t, _) in rows.items()}
+    return [dict(src=text(src), trg=text(trg), gold={(a, b) for a, (b, _) in gold.items()})], s1 + s2 + s3
 
 
 def mine(x, y, k=K, device="cpu"):

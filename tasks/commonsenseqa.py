@@ -3,8 +3,7 @@
 Files: <data-dir>/commonsenseqa/{train_rand_split,dev_rand_split}.jsonl — the official release: one JSON
 object per line with question, choices {label, text}, answerKey. Each (question, choice) pair is encoded.
 """
-import json
-
+from tasks import snli
 from tasks.lib import common
 
 HEAD = "choice"
@@ -18,20 +17,13 @@ FILES = {"train": "train_rand_split.jsonl", "dev": "dev_rand_split.jsonl"}
 def load(data_dir, split, lang="en"):
     if split not in FILES:
         raise common.UserError(f"commonsenseqa has no split {split!r}; it has {', '.join(FILES)}.")
-    path = common.data_file(data_dir, "commonsenseqa", FILES[split])
-    examples, skipped = [], []
-    for n, line in enumerate(open(path, encoding="utf-8"), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            labels, texts = row["choices"]["label"], row["choices"]["text"]
-            if len(texts) != CHOICES or row["answerKey"] not in labels:
-                raise ValueError(f"{len(texts)} choices / answerKey {row['answerKey']!r} not among {labels}")
-            examples.append(dict(question=row["question"], choices=texts, label=labels.index(row["answerKey"])))
-        except (ValueError, KeyError, TypeError) as e:
-            skipped.append((f"{path}:{n}", str(e)))
-    return examples, skipped
+
+    def parse(row):
+        labels, texts = row["choices"]["label"], row["choices"]["text"]
+        if len(texts) != CHOICES or row["answerKey"] not in labels:
+            raise ValueError(f"{len(texts)} choices / answerKey {row['answerKey']!r} not among {labels}")
+        return dict(question=row["question"], choices=texts, label=labels.index(row["answerKey"]))
+    return snli.read_jsonl(common.data_file(data_dir, "commonsenseqa", FILES[split]), parse)
 
 
 def encode_choices(examples, tok, max_len, n):

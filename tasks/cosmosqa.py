@@ -1,7 +1,8 @@
 """Cosmos QA: 4-way multiple-choice reading comprehension needing commonsense (an intermediate task).
 
 Files: <data-dir>/cosmosqa/{train,valid}.csv — the official RFC-4180 CSV (quoted, multi-line fields):
-id, context, question, answer0..answer3, label. Encoded as (context + question, answer) pairs.
+id, context, question, answer0..answer3, label. Encoded as (context + question, answer) pairs. Read strictly:
+a quote never closed is an error of that record (not a silent merge of the records after it).
 """
 import csv
 
@@ -14,24 +15,46 @@ METRIC = "accuracy"
 LANGS = ["en"]
 HPARAMS = dict(batch_size=16, epochs=2.0, max_len=256)
 FILES = {"train": "train.csv", "dev": "valid.csv"}
+COLUMNS = ["id", "context", "question", *(f"answer{j}" for j in range(CHOICES)), "label"]
+csv.field_size_limit(1 << 30)  # a long context is data: the default limit (128 KB) would stop the reader
 
 
 def load(data_dir, split, lang="en"):
     if split not in FILES:
         raise common.UserError(f"cosmosqa has no split {split!r}; it has {', '.join(FILES)}.")
     path = common.data_file(data_dir, "cosmosqa", FILES[split])
-    examples, skipped = [], []
-    with open(path, encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f)
-        for row in reader:  # reader.line_num: the physical line where the record ends
-            try:
-                label = int(row["label"])
-                if not 0 <= label < CHOICES or None in row.values():
-                    raise ValueError(f"label {row['label']!r} or a missing field")
-                examples.append(dict(question=f"{row['context']} {row['question']}",
-                                     choices=[row[f"answer{j}"] for j in range(CHOICES)], label=label))
-            except (ValueError, KeyError, TypeError) as e:
-                skipped.append((f"{path}:{reader.line_num}", str(e)))
+    reader = csv.reader((line + "\n" for _, line in common.read_lines(path)), strict=True)
+    examples, skipped, header, end = [], [], None, 0
+    while True:
+        start = end + 1  # a record may span lines: it starts after the previous one ends
+        try:
+            values = next(reader, None)
+        except csv.Error as e:  # e.g. an unclosed quote that ran on into later records: one malformed row
+            values = f"{e} (a quote never closed?)"
+        end = reader.line_num
+        if values is None:
+            break
+        if header is None:  # read by name
+            header = values if isinstance(values, list) else []
+            if set(COLUMNS) - set(header):
+                raise common.UserError(f"{path}:1: the header lacks {sorted(set(COLUMNS) - set(header))}; is it "
+                                       "Cosmos QA's CSV?")
+            continue
+        if not values:
+            continue
+        try:
+            if isinstance(values, str) or len(values) != len(header):
+                raise ValueError(values if isinstance(values, str) else
+                                 f"{len(values)} fields, the header has {len(header)}")
+            row = dict(zip(header, values))
+            if row["label"] not in [str(j) for j in range(CHOICES)]:
+                raise ValueError(f"label {row['label']!r:.40} not 0..{CHOICES - 1}")
+            examples.append(dict(question=f"{row['context']} {row['question']}",
+                                 choices=[row[f"answer{j}"] for j in range(CHOICES)], label=int(row["label"])))
+        except ValueError as e:
+            skipped.append((f"{path}:{start}", str(e)))
+    if not examples and not skipped:
+        raise common.UserError(f"{path}: only a header line, no rows; fetch the file again.")
     return examples, skipped
 
 

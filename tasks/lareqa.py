@@ -7,27 +7,25 @@ XTREME-R's baseline trains a dual encoder on SQuAD v1.1; here the encoder is eva
 --all --suite xtreme-r` gives it the SQuAD-tuned one of its xquad run).
 Files: <data-dir>/lareqa/xquad-r/{lang}.json (google-research-datasets/lareqa). python -m data_scripts.lareqa
 """
-import json
-
 from tasks.lib import common, metrics
 
 METRIC = "map@20"
 RETRIEVAL = True
 LANGS = "ar de el en es hi ru th tr vi zh".split()
 K, MAX_LEN = 20, 512
+LAYOUT = 'XQuAD-R JSON {"data": [{"paragraphs": [{"sentences", "sentence_breaks", "qas"}]}]}'
 _cache = {}  # the candidate pool's vectors, shared by the 11 question languages of one evaluation
 
 
 def read(path, lang):
     """→ questions [(uid, id, text)], candidates [(uid, text)], relevant {id: [candidate uids]}."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))["data"]
-    except (ValueError, KeyError) as e:
-        raise common.UserError(f"{path}: not XQuAD-R JSON ({e}).") from None
+    data = common.read_json(path, LAYOUT, "data")
     questions, candidates, relevant, n = [], [], {}, 0
-    for article in data:
-        for para in article["paragraphs"]:
+    try:
+        for para in [p for article in data for p in article["paragraphs"]]:
             n += 1
+            if not all(isinstance(t, str) for t in [*para["sentences"], *(qa["question"] for qa in para["qas"])]):
+                raise TypeError("a sentence or question is not text")
             uids = [f"{lang}_{n}_{i}" for i in range(len(para["sentences"]))]
             candidates += zip(uids, para["sentences"])
             for qa in para["qas"]:
@@ -36,6 +34,9 @@ def read(path, lang):
                 if hit:  # XTREME skips a question whose answer lies in no sentence
                     questions.append((f"{qa['id']}_{lang}", qa["id"], qa["question"]))
                     relevant.setdefault(qa["id"], []).append(hit[0])
+    except (KeyError, TypeError, IndexError, ValueError) as e:  # one bad question would shift the shared pool: stop
+        raise common.UserError(f"{path}: paragraph {n} is not XQuAD-R's shape ({'no field ' * isinstance(e, KeyError)}"
+                               f"{e}); expected {LAYOUT}.") from None
     return questions, candidates, relevant
 
 

@@ -8,8 +8,6 @@ Files (XTREME's preparation of google-research's mewsli-x release): <data-dir>/m
 candidate_set_entities.jsonl, wikinews_mentions/{dev,test}-{lang}.jsonl and, where the mentions carry no
 entity_id, wikinews_labels/{dev,test}-{lang}.json {example_id: [qid]}. See python -m data_scripts.mewslix.
 """
-import json
-
 from tasks import lareqa, snli
 from tasks.lib import common, metrics
 
@@ -32,16 +30,19 @@ def load(data_dir, split, lang):
             sent = next((text[x["start"]:x["end"]] for x in spans if x["start"] <= s < x["end"]), text[max(0, s - 200):e + 200])
             out.append((m["example_id"], f"{m['mention_span']['text']}: {sent}", m.get("entity_id") or ""))
         return out
-    rows, skipped = snli.read_jsonl(common.data_file(data_dir, "mewslix", f"wikinews_mentions/{split}-{lang}.jsonl"),
-                                    mentions)
+    path = common.data_file(data_dir, "mewslix", f"wikinews_mentions/{split}-{lang}.jsonl")
+    rows, skipped = snli.read_jsonl(path, mentions)
     queries = [m for r in rows for m in r]
+    if not queries:
+        raise common.UserError(f"{path}: no usable mention ({len(skipped)} malformed rows); fetch the file again.")
     gold = {i: [qid] for i, _, qid in queries if qid}
     if len(gold) < len(queries):  # XTREME's test mentions hold no entity_id: its labels file does
         labels = common.data_file(data_dir, "mewslix", f"wikinews_labels/{split}-{lang}.json")
-        gold = json.loads(labels.read_text(encoding="utf-8"))
-        lost = [i for i, _, _ in queries if i not in gold]
+        gold = common.read_json(labels, '{example_id: [entity qid]}')
+        lost = [i for i, _, _ in queries if not isinstance(gold.get(i), list)]
         if lost:
-            raise common.UserError(f"{labels}: no gold entity for {len(lost)} mentions, e.g. {lost[0]}.")
+            raise common.UserError(f"{labels}: no gold entity list for {len(lost)} of {len(queries)} mentions, e.g. "
+                                   f"{lost[0]}: {gold.get(lost[0])!r}.")
     entities, bad = snli.read_jsonl(common.data_file(data_dir, "mewslix", "candidate_set_entities.jsonl"),
                                     lambda r: (r["entity_id"], f"{r['title']}: {r['description']}"))
     return [dict(queries=[(i, t) for i, t, _ in queries], gold=gold, entities=entities)], skipped + bad

@@ -23,16 +23,13 @@ def load(data_dir, split, lang="en"):
     if split == "train" and lang != "en":
         return load_translated(common.data_file(data_dir, "mnli", f"XNLI-MT-1.0/multinli/multinli.train.{lang}.tsv"))
     path = common.data_file(data_dir, "mnli", FILES[split])
-    with open(path, encoding="utf-8") as f:
-        header = f.readline().rstrip("\n").split("\t")
+    header = next(line for _, line in common.read_lines(path) if line.strip()).split("\t")
     try:
         a, b, y = (header.index(c) for c in ("sentence1", "sentence2", "gold_label"))
     except ValueError:
         raise common.UserError(f"{path}:1: header lacks sentence1/sentence2/gold_label; is this GLUE MNLI?") from None
 
-    def parse(cols):
-        if len(cols) != len(header):
-            raise ValueError(f"{len(cols)} columns, header has {len(header)}")
+    def parse(cols):  # read_tsv checks the width against the header
         if cols[y] not in LABELS:
             raise ValueError(f"label {cols[y]!r} not in {LABELS}")
         return dict(a=cols[a], b=cols[b], label=LABELS.index(cols[y]))
@@ -46,9 +43,7 @@ def encode(examples, tok, max_len):
 
 
 def load_translated(path):
-    def parse(cols):
-        if len(cols) != 3:
-            raise ValueError(f"{len(cols)} columns, expected premise, hypo, label")
+    def parse(cols):  # header premise, hypo, label: read_tsv checks the width
         label = "contradiction" if cols[2] == "contradictory" else cols[2]
         if label not in LABELS:
             raise ValueError(f"label {cols[2]!r} not in {LABELS}")

@@ -16,23 +16,26 @@ HPARAMS = dict(batch_size=32, epochs=10.0, max_len=256)  # SPEC §6
 
 
 def read_conll(path, labels, prefix=""):
-    """Blank-line separated `token<TAB>tag` sentences → [dict(words, label)]; bad lines named by file:line.
-    A token starting with `prefix` (XTREME's optional "de:") loses it."""
+    """Blank-line separated `token<TAB>tag` sentences → [dict(words, label)]; a bad line drops its sentence, named
+    by file:line. A line with no token (`\tX`) is malformed, and ends its sentence as the blank line it stands
+    for (two sentences never merge). A token starting with `prefix` (XTREME's optional "de:") loses it."""
     examples, skipped, words, tags, bad = [], [], [], [], None
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(list(f) + ["\n"], 1):
-            cols = line.rstrip("\n").split("\t")
-            if not line.strip():
-                if words and bad is None:
-                    examples.append(dict(words=words, label=[labels.index(t) for t in tags]))
-                elif bad:
-                    skipped.append(bad)
-                words, tags, bad = [], [], None
-            elif len(cols) != 2 or cols[1] not in labels:
-                bad = bad or (f"{path}:{n}", f"expected token<TAB>tag with a tag in {labels}, got {line.strip()!r}")
-            else:
-                words.append(cols[0][len(prefix):] if prefix and cols[0].startswith(prefix) else cols[0])
-                tags.append(cols[1])
+    for n, line in [*common.read_lines(path), (0, "")]:
+        cols = line.split("\t")
+        if not cols[0].strip():  # a sentence ends
+            if line.strip():
+                skipped.append((f"{path}:{n}", f"no token before the tab ({line.strip()!r:.60}); a sentence "
+                                               "ends at a blank line"))
+            if words and bad is None:
+                examples.append(dict(words=words, label=[labels.index(t) for t in tags]))
+            elif bad:
+                skipped.append(bad)
+            words, tags, bad = [], [], None
+        elif len(cols) != 2 or cols[1] not in labels:
+            bad = bad or (f"{path}:{n}", f"expected token<TAB>tag with a tag in {labels}, got {line.strip()!r:.60}")
+        else:
+            words.append(cols[0][len(prefix):] if prefix and cols[0].startswith(prefix) else cols[0])
+            tags.append(cols[1])
     return examples, skipped
 
 

@@ -19,15 +19,13 @@ def load(data_dir, split, lang="en"):
     if split not in FILES:
         raise common.UserError(f"qqp has no split {split!r}; it has {', '.join(FILES)}.")
     path = common.data_file(data_dir, "qqp", FILES[split])
-    header = open(path, encoding="utf-8").readline().rstrip("\n").split("\t")
+    header = next(line for _, line in common.read_lines(path) if line.strip()).split("\t")
     try:
         a, b, y = (header.index(c) for c in ("question1", "question2", "is_duplicate"))
     except ValueError:
         raise common.UserError(f"{path}:1: header lacks question1/question2/is_duplicate; is this GLUE QQP?") from None
 
-    def parse(cols):
-        if len(cols) != len(header):
-            raise ValueError(f"{len(cols)} columns, header has {len(header)}")
+    def parse(cols):  # read_tsv checks the width against the header
         if cols[y] not in ("0", "1"):
             raise ValueError(f"is_duplicate {cols[y]!r} not 0/1")
         return dict(a=cols[a], b=cols[b], label=int(cols[y]))

@@ -14,14 +14,18 @@ encode = mnli.encode
 
 
 def read_jsonl(path, parse):
-    """One JSON object per line → parse(obj); bad lines are reported with file:line."""
+    """One JSON object per line → parse(obj); a bad line (not JSON, a field missing or of the wrong type) is
+    skipped and named by file:line and the field."""
     examples, skipped = [], []
-    for n, line in enumerate(open(path, encoding="utf-8"), 1):
+    for n, line in common.read_lines(path):
         if line.strip():
             try:
-                examples.append(parse(json.loads(line)))
-            except (ValueError, KeyError, TypeError) as e:
-                skipped.append((f"{path}:{n}", str(e)))
+                row = json.loads(line)
+                if not isinstance(row, dict):
+                    raise TypeError(f"a JSON {type(row).__name__}, not an object")
+                examples.append(parse(row))
+            except (ValueError, KeyError, TypeError, IndexError, AttributeError) as e:
+                skipped.append((f"{path}:{n}", f"no field {e}"[:200] if isinstance(e, KeyError) else str(e)[:200]))
     return examples, skipped
 
 

@@ -5,8 +5,6 @@ An example becomes one feature per doc-stride window (tasks/lib/heads.py: window
 EM/F1 (tasks/lib/metrics.py); the selection metric is F1. `--task squad_v1@de`: XTREME's translate-train
 SQuAD, <data-dir>/squad_v1/translate-train/squad.translate.train.en-de.json (selection stays English).
 """
-import json
-
 from tasks.lib import common, heads
 
 HEAD = "span"
@@ -16,29 +14,31 @@ V2 = False
 HPARAMS = dict(batch_size=16, epochs=2.0, max_len=384)  # SPEC §6 (XQuAD/MLQA/TyDiQA recipe)
 FILES = {"train": "train-v1.1.json", "dev": "dev-v1.1.json"}
 TRAIN_LANGS = "en ar de el es hi ru th tr vi zh".split()  # XTREME's translate-train SQuAD (SPEC §2)
+LAYOUT = 'SQuAD JSON {"data": [{"paragraphs": [{"context": ..., "qas": [{"id", "question", "answers"}]}]}]}'
 
 
 def read(path):
     """SQuAD JSON → examples dict(id, question, context, answers [(char_start, text)], impossible)."""
-    try:
-        data = json.loads(open(path, encoding="utf-8").read())["data"]
-    except (ValueError, KeyError) as e:
-        raise common.UserError(f"{path}: not SQuAD JSON ({e}).") from None
+    data = common.read_json(path, LAYOUT, "data")
+    try:  # an article or paragraph of another shape: the file is not SQuAD's
+        qas = [(para["context"], qa) for article in data for para in article["paragraphs"] for qa in para["qas"]]
+    except (KeyError, TypeError) as e:
+        raise common.UserError(f"{path}: not SQuAD's shape ({'no field ' * isinstance(e, KeyError)}{e}); "
+                               f"expected {LAYOUT}.") from None
     examples, skipped = [], []
-    for article in data:
-        for para in article["paragraphs"]:
-            for qa in para["qas"]:
-                try:
-                    answers = [(a["answer_start"], a["text"]) for a in qa["answers"]]
-                    if any(para["context"][s:s + len(t)] != t for s, t in answers):
-                        raise ValueError("answer_start does not point at the answer text")
-                    impossible = bool(qa.get("is_impossible", False))
-                    if not answers and not impossible:
-                        raise ValueError("no answer and not marked is_impossible")
-                    examples.append(dict(id=qa["id"], question=qa["question"], context=para["context"],
-                                         answers=answers, impossible=impossible))
-                except (KeyError, TypeError, ValueError) as e:
-                    skipped.append((f"{path}: question {qa.get('id', '?')}", str(e)))
+    for context, qa in qas:
+        try:
+            answers = [(a["answer_start"], a["text"]) for a in qa["answers"]]
+            if any(context[s:s + len(t)] != t for s, t in answers):
+                raise ValueError("answer_start does not point at the answer text")
+            impossible = bool(qa.get("is_impossible", False))
+            if not answers and not impossible:
+                raise ValueError("no answer and not marked is_impossible")
+            examples.append(dict(id=qa["id"], question=qa["question"], context=context, answers=answers,
+                                 impossible=impossible))
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            skipped.append((f"{path}: question {qa.get('id', '?') if isinstance(qa, dict) else '?'}",
+                            f"no field {e}"[:200] if isinstance(e, KeyError) else str(e)[:200]))
     return examples, skipped
 
 

@@ -28,10 +28,7 @@ def load(data_dir, split, lang):
         raise common.UserError(f"tatoeba has no language {lang!r}; its languages are {' '.join(LANGS)}.")
     xxx = CODE[lang]
     paths = [common.data_file(data_dir, "tatoeba", f"tatoeba.{xxx}-eng.{side}") for side in (xxx, "eng")]
-    try:
-        foreign, english = (p.read_text(encoding="utf-8").rstrip("\n").split("\n") for p in paths)
-    except UnicodeDecodeError as e:
-        raise common.UserError(f"{paths[0].parent}: a tatoeba.{xxx}-eng file is not UTF-8 ({e.reason}).") from None
+    foreign, english = ("\n".join(line for _, line in common.read_lines(p)).rstrip("\n").split("\n") for p in paths)
     if len(foreign) != len(english):
         raise common.UserError(f"{paths[0]} has {len(foreign)} lines but {paths[1]} has {len(english)}; "
                                "the two sides must be line-aligned.")

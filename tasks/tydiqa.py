@@ -13,8 +13,13 @@ encode = squad_v1.encode
 
 def load(data_dir, split, lang="en"):
     if split == "train":  # English only (SPEC §3), from the multilingual GoldP training file
-        examples, skipped = squad_v1.read(common.data_file(data_dir, "tydiqa", "tydiqa-goldp-v1.1-train.json"))
-        return [e for e in examples if e["id"].startswith("english-")], skipped
+        path = common.data_file(data_dir, "tydiqa", "tydiqa-goldp-v1.1-train.json")
+        examples, skipped = squad_v1.read(path)
+        english = [e for e in examples if e["id"].startswith("english-")]
+        if examples and not english:
+            raise common.UserError(f"{path} has no rows for language en (ids english-...); is it the GoldP "
+                                   "training file?")
+        return english, skipped
     if split == "dev" and lang == "en" or split == "test":
         return squad_v1.read(common.data_file(data_dir, "tydiqa", f"tydiqa-goldp-v1.1-dev/tydiqa-goldp-dev-{lang}.json"))
     raise common.UserError("tydiqa has splits train (English), dev (English dev) and test (per-language dev).")

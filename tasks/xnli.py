@@ -38,12 +38,13 @@ def load(data_dir, split, lang):
                 raise ValueError(f"{len(cols)} columns, expected premise, hypothesis, label")
             return dict(a=cols[0], b=cols[1], label=label(cols[2]))
         return common.read_tsv(xtreme, parse)
-    path = common.data_file(data_dir, "xnli", f"XNLI-1.0/xnli.{split}.tsv")
+    path, seen = common.data_file(data_dir, "xnli", f"XNLI-1.0/xnli.{split}.tsv"), set()
 
-    def parse_official(cols):  # rows of other languages are not ours to count
-        if cols[0] != lang:
-            return None
-        if len(cols) < 8:
-            raise ValueError(f"{len(cols)} columns, expected at least 8")
-        return dict(a=cols[6], b=cols[7], label=label(cols[1]))
-    return common.read_tsv(path, parse_official, header=True)
+    def parse_official(cols):  # a row of another width (a stray tab) is malformed: read_tsv checks the header's
+        seen.add(cols[0])
+        return dict(a=cols[6], b=cols[7], label=label(cols[1])) if cols[0] == lang else None
+    examples, skipped = common.read_tsv(path, parse_official, header=True)
+    if lang not in seen:
+        raise common.UserError(f"{path} has no rows for language {lang}; it holds {' '.join(sorted(seen))}: "
+                               "use --langs (stats: --lang) with those.")
+    return examples, skipped

@@ -145,7 +145,7 @@ def test_every_task_appears_in_stats(name, data, capsys):
 @pytest.mark.parametrize("name, rel, text, message", [
     ("mnli", "mnli/dev_matched.tsv", "index\tsentence1\tsentence2\tgold_label\n0\tA.\tB.\tperhaps\n",
      r"dev_matched.tsv:2 \(label 'perhaps' not in"),
-    ("snli", "snli/snli_1.0_dev.jsonl", '{"gold_label": "neutral", "sentence1": "A."}\n', r"snli_1.0_dev.jsonl:1 \('sentence2'\)"),
+    ("snli", "snli/snli_1.0_dev.jsonl", '{"gold_label": "neutral", "sentence1": "A."}\n', r"snli_1.0_dev.jsonl:1 \(no field 'sentence2'\)"),
     ("cosmosqa", "cosmosqa/valid.csv", "id,context,question,answer0,answer1,answer2,answer3,label\n1,c,q,a,b,c,d,7\n",
      r"valid.csv:2 \(label '7'"),
     ("ccg", "ccg/dev.tsv", "He joined .\tNP S[dcl]\\NP\n", r"dev.tsv:1 \(3 words but 2 supertags\)"),

@@ -5,6 +5,7 @@ Sentence vector (SPEC §4, jiant): mean over every non-pad token, `<s>` and `</s
 hidden_states[layer] (0 = embedding output), or the `<s>` vector with pool="cls".
 """
 import importlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -37,39 +38,73 @@ def data_file(data_dir, task, name):
     return path
 
 
-def read_tsv(path, parse, header=False):
-    """Split each line on tabs (no quote processing: quotes are text) and call parse(cols) -> example.
-    parse raises ValueError(reason) for a bad row; returns (examples, skipped [(file:line, reason)])."""
-    examples, skipped = [], []
+def read_lines(path):
+    """(line number, text) of each line: UTF-8, a leading BOM dropped, LF or CRLF cut. A bad byte is one line
+    naming file:line; a file with no non-blank line is called empty."""
+    empty = True
     with open(path, "rb") as f:
         for n, raw in enumerate(f, 1):
             try:
-                line = raw.decode("utf-8").rstrip("\n").rstrip("\r")
-            except UnicodeDecodeError:
-                raise UserError(f"{path}:{n}: not UTF-8; re-encode the file as UTF-8.") from None
-            if (header and n == 1) or not line.strip():
-                continue
-            try:
-                example = parse(line.split("\t"))
-            except (ValueError, IndexError, KeyError) as e:
-                skipped.append((f"{path}:{n}", str(e) or type(e).__name__))
-                continue
-            if example is not None:  # None: a row that belongs to another selection (e.g. language)
-                examples.append(example)
+                line = raw.decode("utf-8-sig" if n == 1 else "utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as e:
+                raise UserError(f"{path}:{n}: not UTF-8 ({e.reason}); re-encode it as UTF-8 or fetch it "
+                                "again.") from None
+            empty = empty and not line.strip()
+            yield n, line
+    if empty:
+        raise UserError(f"{path}: the file is empty; fetch or make it again (`xstilts.py tasks` names its script).")
+
+
+def read_json(path, layout, key=None):
+    """A whole JSON file → its object, or that object's `key` list; any other shape is one line naming `layout`."""
+    text = "\n".join(line for _, line in read_lines(path))
+    try:
+        data = json.loads(text)
+    except ValueError as e:
+        raise UserError(f"{path}: not JSON ({e}); expected {layout}.") from None
+    got = data.get(key) if key and isinstance(data, dict) else data
+    if not isinstance(got, list if key else dict):
+        raise UserError(f"{path}: {repr(key) if key else 'the file'} holds a JSON {type(got).__name__}; "
+                        f"expected {layout}.")
+    return got
+
+
+def read_tsv(path, parse, header=False):
+    """Split each line on tabs (no quote processing: quotes are text) and call parse(cols) -> example, or None
+    for a row of another selection (e.g. language); a bad row (another width than the header's, or parse's
+    ValueError(reason)) is skipped. Returns (examples, skipped [(file:line, reason)])."""
+    examples, skipped, n = [], [], 0
+    lines = ((n, line.split("\t")) for n, line in read_lines(path) if line.strip())
+    width = len(next(lines)[1]) if header else None
+    for n, cols in lines:
+        try:
+            if header and len(cols) != width:
+                raise ValueError(f"{len(cols)} columns, the header has {width}")
+            example = parse(cols)
+        except (ValueError, IndexError, KeyError) as e:
+            skipped.append((f"{path}:{n}", str(e)[:200] or type(e).__name__))  # [:200]: a 5 MB label stays a line
+            continue
+        if example is not None:
+            examples.append(example)
+    if not n:
+        raise UserError(f"{path}: only a header line, no rows; fetch or make the file again.")
     return examples, skipped
 
 
+SKIPPED = []  # each check_skipped that met malformed rows, in this process (chain/ writes it into the run)
+
+
 def check_skipped(examples, skipped, max_share, what):
-    """Malformed rows are reported; more than max_share of them stops the run (first one named)."""
+    """Malformed rows are reported and recorded in SKIPPED; more than max_share of them stops the run."""
     total = len(examples) + len(skipped)
-    if skipped and len(skipped) > max_share * total:
-        where, why = skipped[0]
-        raise UserError(f"{what}: {len(skipped)} of {total} rows are malformed, first at {where} ({why}); "
-                        f"fix the file or raise max_bad_rows (now {max_share}).")
+    if skipped:
+        SKIPPED.append(dict(what=what, skipped=len(skipped), total=total, first=f"{skipped[0][0]} ({skipped[0][1]})"))
+        if len(skipped) > max_share * total:
+            raise UserError(f"{what}: {len(skipped)} of {total} rows are malformed, first at {SKIPPED[-1]['first']}; "
+                            f"fix the file or raise max_bad_rows (now {max_share}).")
+        print(f"note: {what}: skipped {len(skipped)} malformed of {total} rows, first at {SKIPPED[-1]['first']}")
     if not examples:
         raise UserError(f"{what}: no usable rows.")
-    if skipped:  # under the tolerance: kept going, but never without a word
-        print(f"note: {what}: skipped {len(skipped)} malformed of {total} rows, first at {skipped[0][0]} ({skipped[0][1]})")
     return examples
 
 
@@ -94,17 +129,20 @@ def micro_batches(lengths, size, token_budget, seed, epoch):
     return [batches[i] for i in torch.randperm(len(batches), generator=g).tolist()]
 
 
+def sequences(feature):
+    """A feature's token lists: one per choice (multiple choice), else the one."""
+    return feature["ids"] if isinstance(feature["ids"][0], list) else [feature["ids"]]
+
+
 def length(feature):
     """Padded tokens a feature costs: multiple-choice features hold one sequence per choice."""
-    ids = feature["ids"]
-    return max(map(len, ids)) * len(ids) if isinstance(ids[0], list) else len(ids)
+    return max(map(len, sequences(feature))) * len(sequences(feature))
 
 
 def collate(features, rows, pad_id, device):
     """features → input_ids, attention_mask (N, T) and labels on device. A multiple-choice feature adds
     one row per choice (N = B × C); per-token labels (tagging) are padded with -100 (ignored)."""
-    seqs = [s for i in rows for s in (features[i]["ids"] if isinstance(features[i]["ids"][0], list)
-                                      else [features[i]["ids"]])]
+    seqs = [s for i in rows for s in sequences(features[i])]
     T = max(map(len, seqs))
     ids = torch.full((len(seqs), T), pad_id, dtype=torch.long)
     for r, s in enumerate(seqs):
@@ -153,15 +191,11 @@ def embed(model, tok, lines, layer, how="mean", max_len=512, batch_size=32, dtyp
     return out
 
 
-def rows_per_chunk(n_keys, budget):
-    return max(1, budget // max(1, n_keys))
-
-
 def nearest(queries, keys, device="cpu", budget=2 ** 26):
     """Cosine 1-NN: for each query row the index of the most similar key row (first on ties). Queries go
     in chunks of budget // len(keys) rows: the score block stays under `budget` floats (256 MB) at any pool size."""
     k = torch.nn.functional.normalize(torch.as_tensor(keys, device=device).float(), dim=1)  # (K, H)
-    out, chunk = [], rows_per_chunk(len(k), budget)
+    out, chunk = [], max(1, budget // max(1, len(k)))
     for s in range(0, len(queries), chunk):
         q = torch.nn.functional.normalize(torch.as_tensor(queries[s:s + chunk], device=device).float(), dim=1)
         out.append((q @ k.T).argmax(1).cpu())  # (chunk,)
@@ -171,7 +205,7 @@ def nearest(queries, keys, device="cpu", budget=2 ** 26):
 def topk(queries, keys, k, device="cpu", budget=2 ** 26):
     """Cosine top-k (values, indices), each (len(queries), k) on the CPU, best first; chunked like nearest."""
     keys = torch.nn.functional.normalize(torch.as_tensor(keys, device=device).float(), dim=1)  # (K, H)
-    vals, idx, chunk = [], [], rows_per_chunk(len(keys), budget)
+    vals, idx, chunk = [], [], max(1, budget // max(1, len(keys)))
     for s in range(0, len(queries), chunk):
         q = torch.nn.functional.normalize(torch.as_tensor(queries[s:s + chunk], device=device).float(), dim=1)
         v, i = torch.topk(q @ keys.T, min(k, len(keys)), dim=1)  # (chunk, k)

@@ -9,12 +9,15 @@ Layout: <folder>/<task>/test-<lang>.<ext>, predictions and gold labels alike. Ta
        (mewslix, lareqa; labels: {query id: [relevant ids]});
   jsonl: {"label": choice} per line (xcopa).
 Scores: per task {metric: {lang: value}}, avg_<metric> (mean over the suite's languages), avg_metric (QA:
-(EM + F1) / 2, else F1, accuracy or mAP@20); per category, and all_task, when all their tasks are present.
+(EM + F1) / 2, else F1, accuracy or mAP@20); per category, and all_task, when all their tasks are present
+(`langs=`: some languages only, marked "partial", no category or all_task). per_language(): the table to print.
 LAReQA: the official tables list no languages for it; here it is scored per question language (mAP@20
 against the pool of all 11 languages) and averaged, which equals XTREME's pooled mean up to the few
 questions whose answer lies in no sentence.
 """
 import json
+import os
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -72,31 +75,40 @@ def render(task, value, gold=False):
 
 
 def read(path, task):
-    """One submission file → the object the metric takes (the official readers)."""
-    text = path.read_text(encoding="utf-8")
+    """One submission file → the object the metric takes (the official readers): UTF-8 (a BOM dropped), trailing
+    blank lines are no rows; a file of another shape (or value types) is one line naming it."""
+    raw = path.read_bytes()
     try:
-        if task in QA:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:  # 10: the line feed
+        raise UserError(f"{path}:{raw.count(10, 0, e.start) + 1}: not UTF-8 ({e.reason}); write it as UTF-8.") from None
+    try:
+        if task in QA + RANKED:
             data = json.loads(text)
-            if "data" not in data:  # predictions {id: text}
-                return data
-            return {qa["id"]: [a["text"] for a in qa["answers"]] for art in data["data"] for p in art["paragraphs"]
-                    for qa in p["qas"]}
-        if task in RANKED:
-            return json.loads(text)
+            gold = task in QA and isinstance(data, dict) and "data" in data  # SQuAD JSON, else {id: answer text}
+            if gold:
+                data = {qa["id"]: [a["text"] for a in qa["answers"]] for art in data["data"] for p in art["paragraphs"]
+                        for qa in p["qas"]}
+            want = "answer text" if task in QA and not gold else "[ids or texts]"
+            if not isinstance(data, dict):
+                raise ValueError(f"a JSON {type(data).__name__}; expected {{id: {want}}}")
+            for k, v in data.items():
+                if not (isinstance(v, str) if want == "answer text" else
+                        isinstance(v, list) and all(isinstance(x, str) for x in v)):
+                    raise ValueError(f"{k!r:.60}: {v!r:.60}; expected {{id: {want}}}")
+            return data
         if task == "xcopa":
-            return [json.loads(line)["label"] for line in text.splitlines() if line.strip()]
-    except (ValueError, KeyError, TypeError) as e:
+            labels = [json.loads(line)["label"] for line in text.splitlines() if line.strip()]
+            bad = [v for v in labels if str(v) not in ("0", "1")]  # "1" and 1 are the same choice
+            if bad:
+                raise ValueError(f"label {bad[0]!r:.40} is not 0 or 1")
+            return [int(v) for v in labels]
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise UserError(f"{path}: not the {task} layout ({e}); see tasks/lib/submission.py.") from None
-    if task in ("udpos", "panx"):
-        sentences, current = [], []
-        for line in text.splitlines():
-            if line.strip():
-                current.append(line.strip())
-            elif current:
-                sentences.append(current)
-                current = []
-        return sentences + [current] if current else sentences
-    return [line.strip() for line in text.splitlines()]
+    text = text.rstrip()  # trailing blank lines are not predictions
+    if task in ("udpos", "panx"):  # one or more blank lines end a sentence
+        return [[t.strip() for t in s.splitlines() if t.strip()] for s in re.split(r"\n\s*\n", text) if s.strip()]
+    return [line.strip() for line in text.splitlines() if line.strip() or task != "bucc2018"]
 
 
 def score_file(task, lang, pred, gold, where):
@@ -125,27 +137,42 @@ def score_file(task, lang, pred, gold, where):
     return {"accuracy": metrics.accuracy(pred, gold)}
 
 
-def score(predictions, labels, suite, tasks=None):
-    """Score a submission folder against a label folder → the official JSON (categories, all_task, tasks)."""
-    langs, groups = SUITES[suite]
-    pred_dir, gold_dir = Path(predictions), Path(labels)
+def score(predictions, labels, suite, tasks=None, langs=None, out=None):
+    """Score a submission folder against a label folder → the official JSON (categories, all_task, tasks), also
+    written to `out` when given. langs: only these languages; the result is then marked partial and holds no
+    category or all_task."""
+    langs_of, groups = SUITES[suite]
+    pred_dir, gold_dir, out = Path(predictions), Path(labels), out and Path(out)
     for d, flag in ((pred_dir, "--predictions"), (gold_dir, "--labels")):
         if not d.is_dir():
             raise UserError(f"{flag} {d}: no such folder.")
-    chosen = tasks or [t for t in langs if (pred_dir / t).is_dir()]
-    unknown = [t for t in chosen if t not in langs]
+    if out and out.is_dir():  # said before any work
+        raise UserError(f"--out {out}: is a folder; give a file name such as {out / 'scores.json'}.")
+    chosen = tasks or [t for t in langs_of if (pred_dir / t).is_dir()]
+    unknown = [t for t in chosen if t not in langs_of]
     if unknown or not chosen:
-        raise UserError(f"--tasks: {suite} has no {', '.join(unknown)}; its tasks are {' '.join(langs)}."
-                        if unknown else f"{pred_dir}: holds no {suite} task folder ({' '.join(langs)}).")
-    paths = {(t, lg): [d / t / f"test-{lg}.{suffix(t)}" for d in (pred_dir, gold_dir)] for t in chosen for lg in langs[t]}
+        raise UserError(f"--tasks: {suite} has no {', '.join(unknown)}; its tasks are {' '.join(langs_of)}."
+                        if unknown else f"{pred_dir}: holds no {suite} task folder ({' '.join(langs_of)}).")
+    absent = [t for t in langs_of if t not in chosen]
+    if absent and not tasks:
+        print(f"note: {pred_dir} has no {' '.join(absent)} folder: not scored, so no all_task score (nor a category "
+              "missing one) is given.")
+    lost = sorted(set(langs or ()) - {lg for t in chosen for lg in langs_of[t]})
+    if lost:
+        raise UserError(f"--langs: no task scored ({' '.join(chosen)}) has {' '.join(lost)} among its {suite} "
+                        "languages.")
+    langs_of = {t: [lg for lg in langs_of[t] if not langs or lg in langs] for t in chosen}
+    chosen = [t for t in chosen if langs_of[t]]
+    paths = {(t, lg): [d / t / f"test-{lg}.{suffix(t)}" for d in (pred_dir, gold_dir)]
+             for t in chosen for lg in langs_of[t]}
     missing = [str(p) for pair in paths.values() for p in pair if not p.is_file()]
     if missing:
         raise UserError(f"{len(missing)} files missing, e.g. {', '.join(missing[:6])}; a task is scored on all "
-                        f"of its {suite} languages.")
+                        f"of its {suite} languages{' (or those of --langs)' * bool(langs)}.")
     detail = {}
     for task in chosen:
         per = defaultdict(dict)
-        for lg in langs[task]:
+        for lg in langs_of[task]:
             p, g = paths[task, lg]
             for m, v in score_file(task, lg, read(p, task), read(g, task), str(p)).items():
                 per[m][lg] = v
@@ -155,9 +182,28 @@ def score(predictions, labels, suite, tasks=None):
                            s.get("avg_f1", s.get("avg_accuracy", s.get("avg_map@20"))))
         detail[task] = s
     overall = {}
-    if set(langs) <= set(detail):
-        overall["all_task"] = sum(detail[t]["avg_metric"] for t in langs) / len(langs)
+    if set(SUITES[suite][0]) <= set(detail) and not langs:
+        overall["all_task"] = sum(detail[t]["avg_metric"] for t in detail) / len(detail)
     for group, members in groups.items():
-        if set(members) <= set(detail):
+        if set(members) <= set(detail) and not langs:
             overall[group] = sum(detail[t]["avg_metric"] for t in members) / len(members)
-    return {**overall, **detail}
+    scores = {**overall, **detail, **({"partial": True} if langs else {})}
+    if out:
+        tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")  # renamed whole: never a half-written file
+        tmp.write_text(json.dumps(scores, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, out)
+    return scores
+
+
+def per_language(scores):
+    """score()'s result → a text table: a row per task (its headline metric: F1 for QA, tagging and BUCC, else
+    accuracy or mAP@20), a column per language, then the task's average over the languages scored."""
+    tasks = {t: s for t, s in scores.items() if isinstance(s, dict)}
+    head = {t: next(m for m in ("f1", "accuracy", "map@20") if m in s) for t, s in tasks.items()}
+    langs = sorted({lg for t, s in tasks.items() for lg in s[head[t]]})
+    rows = [["task", "metric", *langs, "avg"]] + [
+        [t, m, *(f"{tasks[t][m][lg]:.1f}" if lg in tasks[t][m] else "-" for lg in langs), f"{tasks[t]['avg_' + m]:.1f}"]
+        for t, m in head.items()]
+    width = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]  # names left-aligned, numbers right
+    return "\n".join("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, width)))
+                     for r in rows)
