@@ -49,9 +49,12 @@ intermediate: $(VENV)/.installed  ## make intermediate TASK=mnli [MODEL=...] [AR
 	$(PY) xstilts.py intermediate --task $(TASK) --model $(MODEL) --data-dir $(DATA) $(ARGS)
 
 target: $(VENV)/.installed  ## make target TASK=xnli INIT=runs/intermediate-mnli
+	@test -n "$(INIT)" || { echo "make target: give INIT=, the intermediate run to start from (INIT=runs/intermediate-mnli)" >&2; exit 2; }
 	$(PY) xstilts.py target --task $(TASK) --init $(INIT) --data-dir $(DATA) $(ARGS)
 
 eval: $(VENV)/.installed  ## make eval TARGET=tatoeba INIT=runs/intermediate-mnli
+	@test -n "$(INIT)" || { echo "make eval: give INIT=, the run to evaluate (INIT=runs/target-xnli)" >&2; exit 2; }
+	@test -n "$(TARGET)" || { echo "make eval: give TARGET=, the target task (TARGET=xnli)" >&2; exit 2; }
 	$(PY) xstilts.py eval --target $(TARGET) --init $(INIT) --data-dir $(DATA) $(ARGS)
 
 eval-all: $(VENV)/.installed  ## make eval-all SUITE=xtreme-r INIT=runs/intermediate-mnli
@@ -63,8 +66,8 @@ score: $(VENV)/.installed  ## make score PRED=dir LABELS=dir SUITE=xtreme
 run: $(VENV)/.installed  ## make run CONFIG=exp.yaml
 	$(PY) xstilts.py run --config $(CONFIG) $(ARGS)
 
-data: $(VENV)/.installed  ## make data TASK=xnli: official files into $(DATA)/<task>/
-	$(PY) -m data_scripts.$(TASK) --data-dir $(DATA)
+data: $(VENV)/.installed  ## make data TASK=xnli: official files into $(DATA)/<task>/ [LANG=hi,sw|all: translated mnli, squad_v1]
+	$(PY) -m data_scripts.$(TASK) --data-dir $(DATA) $(if $(filter command line,$(origin LANG)),--lang $(LANG))
 
 bench: $(VENV)/.installed  ## xstilts vs transformers: tokens/s, memory, useful FLOP/s (kernels/RESULTS.md)
 	$(PY) kernels/bench.py

@@ -19,6 +19,7 @@ print one line and exit with status 2.
 import argparse
 import json
 import os
+import re
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -70,7 +71,7 @@ def cmd_intermediate(args):
     names = args.task or "mnli"
     first = names.split(",")[0].split("@")[0]  # HPARAMS: the first task's (a multi-task run has one schedule)
     cfg = named(resolve(args, first), f"intermediate-{names.replace(',', '+')}", args)
-    train_stage(cfg, names, cfg.model, args.resume)
+    train_stage(cfg, names, cfg.model, args.resume, flag="--model")
 
 
 def cmd_target(args):
@@ -98,6 +99,9 @@ def cmd_eval(args):
     from chain.runs import evaluate, open_run, write_files, write_results
     from tasks.lib.common import get_task
     if args.all:
+        if args.target:
+            raise UserError(f"eval --all evaluates every target of --suite {args.suite}; drop --target {args.target}, "
+                            "or drop --all to evaluate that one target.")
         return cmd_run(args)
     if not args.target:
         raise UserError("eval needs --target TASK (e.g. xnli), or --all for every target of --suite.")
@@ -165,22 +169,23 @@ def cmd_score(args):
     """Score any model's submission folder against a label folder, as the official evaluate.py does."""
     from tasks.lib import submission
     tasks = [t for t in (args.tasks or "").split(",") if t] or None
-    scores = submission.score(args.predictions, args.labels, args.suite, tasks)
+    langs = [lg for lg in (args.langs or "").split(",") if lg] or None
+    scores = submission.score(args.predictions, args.labels, args.suite, tasks, langs, args.out)
+    print(submission.per_language(scores))
     for key, value in scores.items():
         if isinstance(value, dict):
             print(f"{key}: " + ", ".join(f"{m} {v:.2f}" for m, v in value.items() if m.startswith("avg")))
-        else:
+        elif key != "partial":
             print(f"{key}: {value:.2f}")
-    if args.out:
-        from chain.runs import write_json
-        write_json(args.out, scores)
+    if langs:
+        print(f"partial: only {' '.join(langs)} scored; no category or {args.suite} score.")
 
 
 def cmd_stats(args):
     from tasks.lib.common import check_skipped, get_task
     from chain.config import Config
     task = get_task(args.task)
-    lang = args.lang or task.LANGS[0]
+    lang = args.lang or ("en" if "en" in task.LANGS else task.LANGS[0])
     examples, skipped = task.load(args.data_dir, args.split, lang)
     out = dict(task=args.task, split=args.split, lang=lang, examples=len(examples), skipped=len(skipped),
                skipped_rows=[f"{w}: {why}" for w, why in skipped[:20]])
@@ -192,8 +197,8 @@ def cmd_stats(args):
 
         from model.load import resolve as find
         from model.tokenizer import Tokenizer
-        from tasks.lib.common import length
-        lens = [length(f) for f in task.encode(examples, Tokenizer(find(args.model)), 100_000)]
+        from tasks.lib.common import sequences  # multiple choice: one (context, choice) pair each, unpadded
+        lens = [len(s) for f in task.encode(examples, Tokenizer(find(args.model)), 100_000) for s in sequences(f)]
         out["token_length_percentiles"] = {p: int(np.percentile(lens, p)) for p in (50, 90, 95, 99, 100)}
     print(json.dumps(out, ensure_ascii=False) if args.json else "\n".join(f"{k}: {v}" for k, v in out.items()))
     check_skipped(examples, skipped, Config.max_bad_rows, f"{args.task} {args.split} {lang}")
@@ -274,8 +279,23 @@ def sweep_doc():
     return studies.sweep.__doc__
 
 
+UNUSED = dict(intermediate=("init", "targets", "langs", "layer", "pool"),  # each subcommand shows only its flags
+              target=("model", "targets", "langs", "layer", "pool"), eval=("task", "model", "targets"), run=())
+
+
+def negatives(argv):
+    """`--lr -1e-5` → `--lr=-1e-5`: argparse would take a negative number in e-notation for a flag."""
+    out = []
+    for a in argv:
+        if out and out[-1].startswith("--") and "=" not in out[-1] and re.fullmatch(r"-[\d.]+(e[-+]?\d+)?|-inf|-nan", a):
+            out[-1] += "=" + a
+        else:
+            out.append(a)
+    return out
+
+
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
+    argv = negatives(sys.argv[1:] if argv is None else argv)
     ap = argparse.ArgumentParser(prog="xstilts.py", description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
     for name, func, text in (("intermediate", cmd_intermediate, "train on an English intermediate task"),
@@ -291,7 +311,7 @@ def main(argv=None):
             p.add_argument("--suite", choices=("xtreme", "xtreme-r"), default="xtreme")
         if name == "run":
             p.add_argument("--config", required=True, help="YAML file of Config keys (+ targets)")
-        config_flags(p, skip=("task",) if name == "eval" else (), task=named_task(argv))
+        config_flags(p, skip=UNUSED[name], task=named_task(argv))
         p.set_defaults(func=func)
     w = sub.add_parser("sweep", help="a study: a grid of chains run as one plan, a tidy results table",
                        description=sweep_doc(), formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -325,6 +345,7 @@ def main(argv=None):
     c.add_argument("--labels", required=True, help="folder of the gold labels, same layout")
     c.add_argument("--suite", choices=("xtreme", "xtreme-r"), default="xtreme")
     c.add_argument("--tasks", default="", help="comma list of task folders (default: every one present)")
+    c.add_argument("--langs", default="", help="comma list: score only these languages (partial: no overall score)")
     c.add_argument("--out", default=None, help="write the scores JSON here")
     c.set_defaults(func=cmd_score)
     e = sub.add_parser("embed", help="sentence embeddings: one input line -> one float32 row of a .npy")

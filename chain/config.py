@@ -4,7 +4,9 @@ Precedence: these defaults < the task file's HPARAMS < the YAML file (`run --con
 flags. Unknown or ill-typed keys stop with the key's name. The resolved config is written into the run
 directory as config.yaml; `--resume` starts from that file, and flags given with it must agree with it.
 """
+import math
 import re
+import sys
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -54,25 +56,41 @@ class Config:
     sampling_temperature: float = 1.0  # T of p_t ∝ min(N_t, cap)^(1/T)
     share_heads: str = ""  # "a=b,...": task a trains task b's head (e.g. mnli@hi=mnli); default a head each
     # retrieval (SPEC §4)
-    layer: int = 14  # retrieval: hidden_states index (0 = embeddings; 14 of 24 in jiant)
+    layer: int = -1  # retrieval: hidden_states index (0 = embeddings); -1 = jiant's 14 of 24 at the same relative depth (7 of 12 on base)
     pool: str = "mean"  # retrieval: mean over non-pad tokens, or cls (<s>)
     eval_batch_size: int = 64  # sequences per evaluation batch
 
     def check(self):
+        """Every value within its range, or one line naming the key, its value and what it must be."""
         for key, allowed in CHOICES.items():
             if getattr(self, key) not in allowed:
                 raise UserError(f"{key}={getattr(self, key)!r}: choose one of {', '.join(allowed)}.")
-        for key in ("batch_size", "epochs", "max_len", "eval_every", "save_every", "keep_last", "log_every"):
-            if getattr(self, key) <= 0:
-                raise UserError(f"{key}={getattr(self, key)}: must be positive.")
-        for key in ("eval_examples", "eval_batch_size", "patience"):
-            if getattr(self, key) < 1:
-                raise UserError(f"{key}={getattr(self, key)}: must be at least 1.")
-        if min(self.lr, self.micro_batch, self.max_steps, self.token_budget) < 0 or not 0 <= self.warmup <= 1:
-            raise UserError("lr, micro_batch, max_steps and token_budget must be >= 0 and warmup within 0..1.")
+        for key, ok, want in RULES:
+            value = getattr(self, key)
+            if isinstance(value, float) and not math.isfinite(value) or not ok(value):
+                raise UserError(f"{key}={value!r} (--{key.replace('_', '-')}) is out of range: it must be {want}.")
+        if self.lr == 0:  # allowed (a frozen-encoder probe, a test), never silent
+            print("warning: lr=0: training changes no weight; the run keeps the model it starts from.", file=sys.stderr)
         if self.micro_batch and self.batch_size % self.micro_batch:
             raise UserError(f"batch_size={self.batch_size} is not a multiple of micro_batch={self.micro_batch}.")
+        if Path(self.name).name != self.name or self.name == "..":
+            raise UserError(f"name={self.name!r}: a run name is one folder name under runs_dir, without / or ..; "
+                            "use --runs-dir to choose where runs go.")
         return self
+
+
+RULES = [  # (key, test, what it must be)
+    ("lr", lambda v: v >= 0, ">= 0"), ("adam_eps", lambda v: v > 0, "> 0"),
+    ("weight_decay", lambda v: v >= 0, ">= 0"), ("warmup", lambda v: 0 <= v <= 1, "within 0..1"),
+    ("clip", lambda v: v > 0, "> 0"), ("epochs", lambda v: v > 0, "> 0"),
+    ("sampling_temperature", lambda v: v > 0, "> 0"), ("max_bad_rows", lambda v: 0 <= v <= 1, "a share within 0..1"),
+    ("max_len", lambda v: 8 <= v <= 100_000, "at least 8 (room for <s>, separators and text)"),
+    ("seed", lambda v: 0 <= v < 2**32, "within 0..2**32-1"), ("layer", lambda v: v >= -1, ">= 0, or -1 for auto"),
+    *((k, lambda v: v > 0, "> 0") for k in ("batch_size", "eval_every", "save_every", "keep_last", "log_every",
+                                              "eval_examples", "eval_batch_size", "patience")),
+    *((k, lambda v: v >= 0, ">= 0 (0 = off)") for k in ("micro_batch", "max_steps", "token_budget",
+                                                        "max_train_examples", "sampling_cap")),
+]
 
 
 CHOICES = dict(dtype=("fp32", "bf16", "fp16"), device=("auto", "cpu", "cuda"), pool=("mean", "cls"),
@@ -107,10 +125,27 @@ def merge(cfg: Config, values: dict, source: str) -> Config:
     return Config(**out)
 
 
+class UniqueKeys(yaml.SafeLoader):
+    """safe_load that refuses a key given twice (`lr` twice: which one did the user mean?)."""
+
+
+def unique_mapping(loader, node):
+    keys = [loader.construct_object(k) for k, _ in node.value]
+    twice = sorted({str(k) for k in keys if keys.count(k) > 1})
+    if twice:
+        raise yaml.YAMLError(f"the key {twice[0]!r} is given twice (line {node.start_mark.line + 1})")
+    return loader.construct_mapping(node)
+
+
+UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, unique_mapping)
+
+
 def read_yaml(path) -> dict:
     try:
         with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f) or {}
+            data = yaml.load(f, UniqueKeys) or {}
+    except UnicodeDecodeError:
+        raise UserError(f"--config {path}: not UTF-8 text; save it as UTF-8.") from None
     except OSError:
         raise UserError(f"--config {path}: no such file.") from None
     except yaml.YAMLError as e:

@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from chain.config import write_yaml
-from chain.runs import evaluate, same_config, train_stage, training_keys, write_files, write_json
+from chain.runs import (check_model, device_of, evaluate, same_config, train_stage, training_keys, write_files,
+                        write_json)
 from model import UserError
 from tasks.lib import submission
 from tasks.lib.common import get_task
@@ -152,8 +153,29 @@ def preflight(stages):
                 load_data(s.cfg, task, lang) if split == "train" else load_split(s.cfg, task, split, lang)
             except UserError as e:
                 problems.append(str(e))
+    for s in distinct(stages):  # the model's limits and the device, read from config.json: no weights loaded
+        root = s.start
+        while isinstance(root, Stage):
+            root = root.start
+        found = [p for p in (Path(root) / "encoder" / "config.json", Path(root) / "config.json") if p.is_file()]
+        try:
+            device_of(s.cfg)
+            if s.cfg.dtype == "fp16" and device_of(s.cfg).type != "cuda":
+                raise UserError("--dtype fp16 needs a CUDA GPU; use bf16 or fp32 on CPU.")
+            if found:  # a hub id is checked when it loads
+                check_model(s.cfg, read_config(found[0]), s.kind == "eval" and retrieval(s.task), str(root))
+        except UserError as e:
+            problems.append(str(e)) if str(e) not in problems else None
     if problems:  # the count, and the first 8 named: the line stays readable
         raise UserError(f"{len(problems)} problem(s) before any training: " + " | ".join(problems[:8]))
+
+
+def read_config(path):
+    from model.xlmr import XLMRConfig
+    try:
+        return XLMRConfig.from_dict(json.loads(path.read_text(encoding="utf-8")), source=str(path))
+    except ValueError as e:
+        raise UserError(f"{path}: not valid JSON ({e}); re-download or fix it.") from None
 
 
 def execute(stages, resume=True, on_done=None):
@@ -170,7 +192,8 @@ def execute(stages, resume=True, on_done=None):
             if isinstance(s.start, Stage) and not s.start.done():
                 raise UserError(f"{s.dir.name} starts from {s.start.dir}, which is not finished; run that stage first.")
             cfg = replace(s.cfg, task=s.task, runs_dir=str(s.dir.parent), name=s.dir.name)
-            train_stage(cfg, s.task, s.init, resume and s.dir.exists(), s.init if s.carry_head else None)
+            train_stage(cfg, s.task, s.init, resume and s.dir.exists(), s.init if s.carry_head else None,
+                        "--model" if s.kind == "intermediate" else "--init")
             counts["trained"] += 1
         if on_done:
             on_done(s)

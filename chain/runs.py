@@ -6,7 +6,7 @@ last, so a directory with results.json is a finished stage and one without it is
 """
 import json
 import os
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from chain.config import read_yaml, write_yaml
@@ -74,40 +74,56 @@ def device_of(cfg):
     return torch.device("cuda" if cfg.device != "cpu" and torch.cuda.is_available() else "cpu")
 
 
-def encoder_of(init, device):
-    """--init: a run directory (its encoder/), a checkpoint folder, or a hub id."""
+def encoder_of(init, device, flag="--init"):
+    """--init / --model: a run directory (its encoder/), a checkpoint folder, or a hub id."""
     from model.load import load_model
     if not init:
-        raise UserError("--init is required: a run directory (runs/NAME) or a model folder / hub id.")
+        raise UserError(f"{flag} is required: a run directory (runs/NAME) or a model folder / hub id.")
     p = Path(init)
     if (p / "encoder" / "config.json").exists():
         p = p / "encoder"
     elif p.is_dir() and not (p / "config.json").exists():
-        raise UserError(f"--init {init}: neither a finished run (no encoder/) nor a model folder (no config.json).")
+        raise UserError(f"{flag} {init}: neither a finished run (no encoder/) nor a model folder (no config.json).")
     elif not p.exists() and (str(init).startswith((".", "/")) or "runs" in p.parts):
-        raise UserError(f"--init {init}: no such run or folder.")
+        raise UserError(f"{flag} {init}: no such run or folder.")
     return load_model(p if p.exists() else str(init), device=device)
 
 
-def train_stage(cfg, task_names, init, resume, head_from=None):
+def auto_layer(layer, depth):
+    """--layer -1: jiant's hidden_states[14] of XLM-R large's 24 layers, at the same relative depth."""
+    return round(14 * depth / 24) if layer == -1 else layer
+
+
+def check_model(cfg, config, retrieval=False, what="the model"):
+    """What a model's config rules out, before any step: max_len beyond its positions, a layer it lacks."""
+    longest = config.max_position_embeddings - config.pad_token_id - 1  # 512 for XLM-R
+    if cfg.max_len > longest:
+        raise UserError(f"--max-len {cfg.max_len}: {what} has {longest} positions; use --max-len {longest} or less.")
+    if retrieval and auto_layer(cfg.layer, config.num_hidden_layers) > config.num_hidden_layers:
+        raise UserError(f"--layer {cfg.layer}: {what} has hidden states 0..{config.num_hidden_layers} "
+                        "(0 = embeddings); -1 picks the same relative depth as jiant's 14 of 24.")
+
+
+def train_stage(cfg, task_names, init, resume, head_from=None, flag="--init"):
     """Open (or resume) the run, load the encoder (init: model id/folder or run), fit, write dev results.
     task_names: one task, or a comma list (multi-task training); head_from: a run whose head to start from."""
     from chain.train import fit, load_data
     from tasks.lib import common
     from tasks.lib.common import get_task
-    noted = len(getattr(common, 'SKIPPED', []))  # malformed rows tolerated while loading: recorded in stage.json
+    noted = len(common.SKIPPED)  # malformed rows tolerated while loading: recorded in stage.json
     tasks = {n: get_task(n.split("@")[0]) for n in task_names.split(",")}  # mnli@hi: MNLI in Hindi
     data = {n: load_data(cfg, t, n.split("@")[1] if "@" in n else cfg.lang)  # bad data stops here, before a run dir
             for n, t in tasks.items()}
     if cfg.dtype == "fp16" and device_of(cfg).type != "cuda":
         raise UserError("--dtype fp16 needs a CUDA GPU; use bf16 or fp32 on CPU.")
-    model = encoder_of(init, device_of(cfg))
+    model = encoder_of(init, device_of(cfg), flag)
+    check_model(cfg, model.config, what=f"{flag} {init}")
     run = open_run(cfg, resume)
     if (run / "results.json").exists():  # finished: --resume has nothing left to do
         print(f"{run}: finished already (results.json); nothing to resume.")
         return run
     _, best = fit(cfg, tasks, model, run, data, resume, head_from)
-    write_json(run / "stage.json", dict(task=task_names, init=str(init), skipped_rows=getattr(common, 'SKIPPED', [])[noted:],
+    write_json(run / "stage.json", dict(task=task_names, init=str(init), skipped_rows=common.SKIPPED[noted:],
                                         train_examples={n: len(d[1]) for n, d in data.items()}))
     write_results(run, {n: {"en-dev": best[n]} for n in tasks})
     LOCKS.pop(str(run.resolve())).close()
@@ -131,6 +147,8 @@ def evaluate(cfg, task_name, run_or_model, langs):
         raise UserError(f"--langs {','.join(langs)}: {task_name} has no {', '.join(unknown)}; "
                         f"it has {' '.join(task.LANGS)}.")
     model = encoder_of(run_or_model, device)
+    check_model(cfg, model.config, getattr(task, "RETRIEVAL", False), f"--init {run_or_model}")
+    cfg = replace(cfg, layer=auto_layer(cfg.layer, model.config.num_hidden_layers))
     tok = Tokenizer(model.source)
     head = None
     if not getattr(task, "RETRIEVAL", False):
@@ -182,15 +200,27 @@ def write_json(path, obj):
 
 
 def write_results(run, results):
-    """results.json {task: {lang: {metric: value}, "avg": {...}}} and the same as a table in results.md."""
-    results = {t: {lang: m for lang, m in langs.items() if lang != "avg"} for t, langs in results.items()}
+    """results.json {task: {lang: {metric: value}, "avg": {...}}} and the same as a table in results.md. "avg"
+    is over the languages evaluated; where they include all of a suite's languages for the task and more
+    (Tatoeba's 112 against XTREME's 36), "avg-<suite>" is the suite's own average too."""
+    from tasks.lib.submission import SUITES, folder
+    results = {t: {lang: m for lang, m in langs.items() if not lang.startswith("avg")} for t, langs in results.items()}
+    counts = {}
     for task, langs in results.items():  # per-task average over its languages, per metric
         metrics = sorted({m for v in langs.values() for m in v} - {"threshold"})  # BUCC's is a setting, not a score
-        langs["avg"] = {m: sum(v[m] for v in langs.values()) / len(langs) for m in metrics}
+        mean = lambda rows: {m: sum(langs[lg][m] for lg in rows) / len(rows) for m in metrics}
+        suites = {s: table[folder(task)] for s, (table, _) in SUITES.items() if folder(task) in table}
+        averages = {f"avg-{s}": mean(want) for s, want in suites.items() if set(want) < set(langs)}
+        same = [s for s, want in suites.items() if set(want) == set(langs)]  # "avg" is then that suite's average
+        counts[task] = dict(avg=f"{len(langs)}{''.join(f', = {s}' for s in same)}",
+                            **{f"avg-{s}": len(want) for s, want in suites.items()})
+        langs["avg"] = mean(list(langs))
+        langs.update(averages)
+    label = lambda task, lang: f"{lang} (languages: {counts[task][lang]})" if lang in counts[task] else lang
     columns = sorted({m for t in results.values() for v in t.values() for m in v})
     lines = ["| task | language | " + " | ".join(columns) + " |"]
     for task, langs in results.items():  # a cell per column: a metric the task lacks stays empty
-        lines += [f"| {task} | {lang} | " + " | ".join(f"{m[c]:.2f}" if c in m else "" for c in columns) + " |"
+        lines += [f"| {task} | {label(task, lang)} | " + " | ".join(f"{m[c]:.2f}" if c in m else "" for c in columns) + " |"
                   for lang, m in langs.items()]
     lines.insert(1, "|" + "---|" * (lines[0].count("|") - 1))
     write_json(Path(run) / "results.json", results)

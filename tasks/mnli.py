@@ -21,7 +21,8 @@ def load(data_dir, split, lang="en"):
     if split not in FILES:
         raise common.UserError(f"mnli has no split {split!r}; it has {', '.join(FILES)}.")
     if split == "train" and lang != "en":
-        return load_translated(common.data_file(data_dir, "mnli", f"XNLI-MT-1.0/multinli/multinli.train.{lang}.tsv"))
+        return load_translated(common.data_file(data_dir, "mnli", f"XNLI-MT-1.0/multinli/multinli.train.{lang}.tsv",
+                                                f" LANG={lang}"))
     path = common.data_file(data_dir, "mnli", FILES[split])
     header = next(line for _, line in common.read_lines(path) if line.strip()).split("\t")
     try:

@@ -46,7 +46,8 @@ def load(data_dir, split, lang="en"):
     if split not in FILES:
         raise common.UserError(f"squad has no split {split!r}; it has {', '.join(FILES)}.")
     if split == "train" and lang != "en":  # XTREME's layout: translate-train/squad.translate.train.en-{lang}.json
-        return read(common.data_file(data_dir, "squad_v1", f"translate-train/squad.translate.train.en-{lang}.json"))
+        return read(common.data_file(data_dir, "squad_v1", f"translate-train/squad.translate.train.en-{lang}.json",
+                                     f" LANG={lang}"))
     return read(common.data_file(data_dir, __name__.split(".")[-1], FILES[split]))
 
 

@@ -56,8 +56,24 @@ def test_results_table_mixes_metrics_cell_by_cell(tmp_path, capsys):
     columns = [c.strip() for c in header.strip("|").split("|")][2:]
     for row in rows:
         task, lang, *cells = [c.strip() for c in row.strip("|").split("|")]
+        lang = lang.split(" (")[0]  # "avg (languages: 1)"
         assert len(cells) == len(columns)
         for column, cell in zip(columns, cells):  # each value under its own metric, blanks where a task has none
             want = saved[task][lang].get(column)
             assert cell == ("" if want is None else f"{want:.2f}"), (task, lang, column)
     assert "threshold" not in saved["bucc"]["avg"] and saved["bucc"]["avg"]["f1"] == 50.0
+
+
+def test_an_average_over_more_languages_than_a_suite_also_gives_the_suites_own(tmp_path):
+    import json
+
+    from chain.runs import write_results
+    from tasks.lib.submission import SUITES
+    from tasks.tatoeba import LANGS
+    scores = {lang: {"accuracy": float(i)} for i, lang in enumerate(LANGS)}
+    write_results(tmp_path, {"tatoeba": scores})
+    saved, table = json.loads((tmp_path / "results.json").read_text())["tatoeba"], (tmp_path / "results.md").read_text()
+    want = SUITES["xtreme"][0]["tatoeba"]  # XTREME's 36 of the 41
+    assert saved["avg-xtreme"]["accuracy"] == sum(scores[lg]["accuracy"] for lg in want) / len(want)
+    assert f"| avg-xtreme (languages: {len(want)}) |" in table and "avg-xtreme-r" not in saved
+    assert f"| avg (languages: {len(LANGS)}, = xtreme-r) |" in table and saved["avg"]["accuracy"] == (len(LANGS) - 1) / 2

@@ -12,8 +12,8 @@ import xstilts
 from tasks import tatoeba
 from tasks.lib import submission
 
-FAST = ["--epochs", "1", "--batch-size", "2", "--max-len", "64", "--dtype", "fp32", "--layer", "1",
-        "--eval-examples", "4", "--eval-batch-size", "8"]
+FAST = ["--epochs", "1", "--batch-size", "2", "--max-len", "64", "--dtype", "fp32",
+        "--eval-examples", "4", "--eval-batch-size", "8"]  # eval adds --layer 1: training commands take no --layer
 
 
 def every_language(tmp_path, suite):
@@ -46,7 +46,7 @@ def test_eval_all_writes_a_complete_submission_that_score_accepts(suite, tmp_pat
             str(runs), "--name", "inter", *FAST]
     assert xstilts.main(argv) == 0
     argv = ["eval", "--all", "--suite", suite, "--init", str(runs / "inter"), "--data-dir", str(data),
-            "--runs-dir", str(runs), "--name", "all", *FAST]
+            "--runs-dir", str(runs), "--name", "all", *FAST, "--layer", "1"]
     assert xstilts.main(argv) == 0
     root, (langs, groups) = runs / "all", submission.SUITES[suite]
     for folder, codes in langs.items():  # every task, every language, predictions and labels
@@ -179,7 +179,7 @@ def test_eval_all_with_langs_takes_only_those_and_skips_targets_without_them(tmp
     data = every_language(tmp_path / "data", "xtreme")
     runs = tmp_path / "runs"
     argv = ["eval", "--all", "--suite", "xtreme", "--init", str(tiny_dir), "--data-dir", str(data), "--runs-dir",
-            str(runs), "--name", "bn", "--langs", "bn", *FAST]
+            str(runs), "--name", "bn", "--langs", "bn", *FAST, "--layer", "1"]
     assert xstilts.main(argv) == 0
     results = json.loads((runs / "bn" / "results.json").read_text())
     assert set(results) == {"panx", "tydiqa", "tatoeba"}  # the xtreme targets that have Bengali

@@ -29,12 +29,13 @@ def get_task(name):
     return importlib.import_module(f"tasks.{name}")
 
 
-def data_file(data_dir, task, name):
-    """<data-dir>/<task>/<official file name>, or a one-line error saying how to get it."""
+def data_file(data_dir, task, name, extra=""):
+    """<data-dir>/<task>/<official file name>, or a one-line error saying how to get it (extra: " LANG=hi")."""
     path = Path(data_dir) / task / name
     if not path.exists():
-        raise UserError(f"{path}: missing; run `make data TASK={task}` (or python -m data_scripts.{task}), "
-                        f"or put the official file there by hand.")
+        flags = extra.replace(" LANG=", " --lang ")
+        raise UserError(f"{path}: missing; run `make data TASK={task}{extra}` (or python -m data_scripts.{task}"
+                        f"{flags}), or put the official file there by hand.")
     return path
 
 

@@ -16,7 +16,6 @@ against the pool of all 11 languages) and averaged, which equals XTREME's pooled
 questions whose answer lies in no sentence.
 """
 import json
-import os
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -189,9 +188,9 @@ def score(predictions, labels, suite, tasks=None, langs=None, out=None):
             overall[group] = sum(detail[t]["avg_metric"] for t in members) / len(members)
     scores = {**overall, **detail, **({"partial": True} if langs else {})}
     if out:
-        tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")  # renamed whole: never a half-written file
-        tmp.write_text(json.dumps(scores, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, out)
+        from model.load import atomic_write  # renamed whole: never a half-written file
+        text = json.dumps(scores, indent=2, ensure_ascii=False) + "\n"
+        atomic_write(out, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return scores
 
 
