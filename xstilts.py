@@ -105,12 +105,19 @@ def cmd_eval(args):
         return cmd_run(args)
     if not args.target:
         raise UserError("eval needs --target TASK (e.g. xnli), or --all for every target of --suite.")
+    from dataclasses import replace
     cfg = named(resolve(args, args.target), f"eval-{args.target}-{Path(args.init or 'none').name}")
-    if (Path(cfg.runs_dir) / cfg.name).exists():  # checked first; created only once evaluation succeeded
-        raise UserError(f"{Path(cfg.runs_dir) / cfg.name}: this eval directory exists; pick another --name.")
+    run = Path(cfg.runs_dir) / cfg.name
+    if (run / "results.json").exists():  # a folder without it is a killed evaluation: done again
+        raise UserError(f"{run}: this eval directory exists; pick another --name.")
+    writable = next(p for p in (run, *run.parents) if p.exists())
+    if not os.access(writable, os.W_OK):  # said before the evaluation, not after it
+        raise UserError(f"--runs-dir {cfg.runs_dir}: cannot write in {writable}; pick a writable --runs-dir.")
     langs = cfg.langs.split(",") if cfg.langs else get_task(args.target).LANGS
+    encoder = Path(cfg.init) / "encoder" if (Path(cfg.init) / "encoder").is_dir() else cfg.init
+    cfg = replace(cfg, task=args.target, model=str(encoder))  # config.yaml records what was evaluated
     results, files = evaluate(cfg, args.target, cfg.init, langs)
-    run = open_run(cfg, False)
+    run = open_run(cfg, run.exists())
     write_files(run, files)
     write_results(run, {args.target: results})
 
@@ -208,16 +215,22 @@ def cmd_embed(args):
     lines = read_lines(args.input)  # before the heavy imports: a wrong path answers at once
     import numpy as np
 
-    from model.load import atomic_write, load_model
+    from model.load import atomic_write
     from model.tokenizer import Tokenizer
     from chain.config import Config
     from chain.runs import device_of
     from tasks.lib.common import embed
+    from chain.runs import encoder_of
     device = device_of(Config(device=args.device))
-    model = load_model(args.model, device=device)
+    model = encoder_of(args.model, device, "--model")  # a run directory (its encoder/) as eval --init takes
+
     layer = model.config.num_hidden_layers if args.layer is None else args.layer
     vecs = embed(model, Tokenizer(model.source), lines, layer, args.pool, args.max_len, args.batch_size,
                  args.dtype, progress=len(lines) > 10 * args.batch_size)
+    bad = (~np.isfinite(vecs)).any(axis=1).nonzero()[0]
+    if len(bad):  # never written with exit 0: NaN vectors would rank as garbage downstream
+        raise UserError(f"--model {args.model}: {len(bad)} of {len(vecs)} embeddings are not finite (first: line "
+                        f"{bad[0] + 1}); the weights or config are damaged (a NaN weight, layer_norm_eps <= 0).")
     out = Path(args.out)
     if out.is_dir():
         raise UserError(f"--out {out}: is a folder; give a file name such as {out / 'vectors.npy'}.")
@@ -359,6 +372,10 @@ def main(argv=None):
     e.add_argument("--dtype", choices=("fp32", "bf16"), default="fp32", help="bf16 = torch.autocast")
     e.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     e.set_defaults(func=cmd_embed)
+    if argv[:1] == ["intermediate"] and any(a.split("=")[0] == "--init" for a in argv):
+        print("xstilts: error: intermediate starts from --model (a model, or a finished run for sequential STILTs); "
+              "--init is for target and eval.", file=sys.stderr)
+        return 2
     args = ap.parse_args(argv)
     try:
         args.func(args)

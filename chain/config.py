@@ -130,10 +130,12 @@ class UniqueKeys(yaml.SafeLoader):
 
 
 def unique_mapping(loader, node):
-    keys = [loader.construct_object(k) for k, _ in node.value]
-    twice = sorted({str(k) for k in keys if keys.count(k) > 1})
-    if twice:
-        raise yaml.YAMLError(f"the key {twice[0]!r} is given twice (line {node.start_mark.line + 1})")
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.YAMLError(f"the key {key!r} is given twice (again on line {key_node.start_mark.line + 1})")
+        seen.add(key)
     return loader.construct_mapping(node)
 
 

@@ -132,10 +132,24 @@ def waves(stages):
 
 
 def preflight(stages):
-    """Read every data file the unfinished stages need — training data, each eval language's test set (and
-    BUCC's dev) — before any training, so a missing file stops the plan at once; all problems in one line."""
+    """Before any training: the device and dtype, each model's positions and depth against max_len and the
+    retrieval layer (from config.json), and every data file the unfinished stages need (training data, each
+    eval language's test set, BUCC's dev), so a typo stops the plan at once; all problems in one line."""
     from chain.train import load_data, load_split
     problems, seen = [], set()
+    for s in distinct(stages):  # the model's limits and the device, read from config.json: no weights loaded
+        root = s.start
+        while isinstance(root, Stage):
+            root = root.start
+        found = [p for p in (Path(root) / "encoder" / "config.json", Path(root) / "config.json") if p.is_file()]
+        try:
+            device_of(s.cfg)
+            if s.cfg.dtype == "fp16" and device_of(s.cfg).type != "cuda":
+                raise UserError("--dtype fp16 needs a CUDA GPU; use bf16 or fp32 on CPU.")
+            if found:  # a hub id is checked when it loads
+                check_model(s.cfg, read_config(found[0]), s.kind == "eval" and retrieval(s.task), str(root))
+        except UserError as e:
+            problems.append(str(e)) if str(e) not in problems else None
     for s in distinct(stages):
         if s.kind == "eval":
             task = get_task(s.task)
@@ -153,19 +167,6 @@ def preflight(stages):
                 load_data(s.cfg, task, lang) if split == "train" else load_split(s.cfg, task, split, lang)
             except UserError as e:
                 problems.append(str(e))
-    for s in distinct(stages):  # the model's limits and the device, read from config.json: no weights loaded
-        root = s.start
-        while isinstance(root, Stage):
-            root = root.start
-        found = [p for p in (Path(root) / "encoder" / "config.json", Path(root) / "config.json") if p.is_file()]
-        try:
-            device_of(s.cfg)
-            if s.cfg.dtype == "fp16" and device_of(s.cfg).type != "cuda":
-                raise UserError("--dtype fp16 needs a CUDA GPU; use bf16 or fp32 on CPU.")
-            if found:  # a hub id is checked when it loads
-                check_model(s.cfg, read_config(found[0]), s.kind == "eval" and retrieval(s.task), str(root))
-        except UserError as e:
-            problems.append(str(e)) if str(e) not in problems else None
     if problems:  # the count, and the first 8 named: the line stays readable
         raise UserError(f"{len(problems)} problem(s) before any training: " + " | ".join(problems[:8]))
 
