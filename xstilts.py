@@ -30,7 +30,7 @@ from model import UserError
 def read_lines(path):
     """One sentence per line (UTF-8); the row count of every output equals the line count."""
     p = Path(path)
-    if not p.is_file():
+    if not p.exists() or p.is_dir():
         raise UserError(f"--input {path}: no such file.")
     try:
         lines = p.read_text(encoding="utf-8").split("\n")
@@ -380,7 +380,9 @@ def main(argv=None):
     try:
         args.func(args)
     except (UserError, OSError) as err:  # OSError: a path we cannot read or write; its message names it
-        print(f"xstilts: error: {err}", file=sys.stderr)
+        full = " (the disk is full: free space, then rerun; a run continues with --resume)" * (
+            getattr(err, "errno", None) == 28)
+        print(f"xstilts: error: {err}{full}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as err:  # Ctrl-C: where the run stands, not a traceback; 130 as shells expect
         print(f"xstilts: {err or 'interrupted.'}", file=sys.stderr)

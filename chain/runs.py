@@ -26,6 +26,11 @@ def same_config(cfg, run):
     """A finished or resumed run continues only with the settings that shaped its training."""
     saved = read_yaml(run / "config.yaml")
     changed = sorted(k for k, v in training_keys(cfg).items() if k in saved and saved[k] != v)
+    if set(changed) & {"epochs", "max_steps"}:  # why a finished schedule cannot simply be extended
+        raise UserError(f"--resume: {run} was started with epochs={saved.get('epochs')} max_steps="
+                        f"{saved.get('max_steps')}; its learning rate decays linearly to 0 at that last step, so more "
+                        "steps would not be the longer recipe. Start a new --name with the new length, or continue "
+                        "from its encoder with --model/--init RUN.")
     if changed:
         raise UserError(f"--resume: {', '.join(changed)} differ from {run / 'config.yaml'}; resume with the "
                         "same settings (or start a new --name).")
@@ -134,6 +139,7 @@ def evaluate(cfg, task_name, run_or_model, langs):
     """Zero-shot on `langs` of a target (trained targets need the run's head) → (results {lang: metrics},
     {relative path: text}: predictions/ and labels/ in XTREME's layout)."""
     import torch
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     from chain.train import decode, load_split, measure, predict
@@ -164,6 +170,9 @@ def evaluate(cfg, task_name, run_or_model, langs):
         head = make_head(task, model.config.hidden_size).to(device)
         try:
             head.load_state_dict(load_file(head_file))
+        except SafetensorError as e:  # truncated, or not a safetensors file at all
+            raise UserError(f"--init {run_or_model}: {head_file} cannot be read ({str(e).splitlines()[0][:120]}); "
+                            "train the target again or restore the file.") from None
         except RuntimeError:
             raise UserError(f"--init {run_or_model}: head.safetensors does not fit a {task_name} head "
                             f"({task.HEAD}); train one with `xstilts.py target --task {task_name}`.") from None

@@ -151,3 +151,30 @@ def test_make_target_and_eval_without_init_say_so():
     for goal in ("target", "eval"):
         done = subprocess.run(["make", "-s", goal, "TASK=xnli", "TARGET=xnli"], cwd=ROOT, capture_output=True, text=True)
         assert done.returncode != 0 and f"make {goal}: give INIT=" in done.stderr, done.stderr
+
+
+def test_resume_with_more_epochs_says_why_not_and_a_damaged_head_is_one_line(demo_root, tmp_path, capsys):
+    runs = tmp_path / "runs"
+    argv = ["intermediate", "--task", "mnli", *base(demo_root, runs), "--max-steps", "2", "--eval-examples", "8",
+            "--name", "r"]
+    assert xstilts.main(argv) == 0
+    assert xstilts.main(argv + ["--resume", "--max-steps", "4"]) == 2
+    assert "decays linearly to 0 at that last step" in one_line(capsys)
+    (runs / "r" / "head.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}")  # truncated
+    common = ["--data-dir", str(demo_root / "data"), "--runs-dir", str(runs), "--dtype", "fp32", "--langs", "de"]
+    assert xstilts.main(["eval", "--target", "xnli", "--init", str(runs / "r"), *common]) == 2
+    assert "head.safetensors cannot be read" in one_line(capsys)
+
+
+def test_embed_of_an_empty_input_says_empty_and_a_full_disk_says_so(demo_root, tmp_path, capsys, monkeypatch):
+    argv = ["embed", "--model", str(demo_root / "model"), "--input", "/dev/null", "--out", str(tmp_path / "v.npy")]
+    assert xstilts.main(argv) == 2
+    assert "the file is empty" in one_line(capsys)
+    (tmp_path / "s.txt").write_text("a\n")
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "save", full)
+    assert xstilts.main([*argv[:4], str(tmp_path / "s.txt"), *argv[5:]]) == 2
+    assert "the disk is full" in one_line(capsys)

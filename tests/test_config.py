@@ -77,3 +77,15 @@ def test_an_average_over_more_languages_than_a_suite_also_gives_the_suites_own(t
     assert saved["avg-xtreme"]["accuracy"] == sum(scores[lg]["accuracy"] for lg in want) / len(want)
     assert f"| avg-xtreme (languages: {len(want)}) |" in table and "avg-xtreme-r" not in saved
     assert f"| avg (languages: {len(LANGS)}, = xtreme-r) |" in table and saved["avg"]["accuracy"] == (len(LANGS) - 1) / 2
+
+
+def test_the_shipped_example_config_resolves_with_relative_paths_and_is_the_readme_one():
+    from pathlib import Path
+
+    from chain.config import read_yaml, resolve
+    root = Path(__file__).resolve().parents[1]
+    values = read_yaml(root / "chain" / "example.yaml")
+    cfg = resolve(values["task"], (values, "chain/example.yaml"))  # 1e-5 and YAML lists accepted as written
+    assert cfg.lr == 1e-5 and cfg.targets == "xnli,pawsx,tatoeba" and cfg.langs == "" and cfg.layer == -1
+    assert not any(Path(str(v)).is_absolute() for v in values.values())
+    assert "run --config chain/example.yaml" in (root / "README.md").read_text()
