@@ -6,20 +6,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET = {  # lines; the core (model, tasks/lib, chain, xstilts.py) stays near 1,500; studies/ and bench are tools
-    "xstilts.py": 360,  # parses and calls: eleven subcommands; help from Config comments, task defaults, `tasks` (issue 10)
+    "xstilts.py": 400,  # parses and calls: eleven subcommands; help from Config comments, task defaults, `tasks`;
+    # each subcommand only its flags, negative numbers as values, Ctrl-C and full-disk lines, eval/embed/score checks (issue 10)
     "model/__init__.py": 10,
     "model/xlmr.py": 190,
     "model/load.py": 190,
     "model/tokenizer.py": 80,
     "kernels/attention.py": 90,
-    "tasks/lib/common.py": 185,
+    "tasks/lib/common.py": 215,  # + one reading path for every file (BOM, bad UTF-8, empty, JSON shape: issue 10)
     "tasks/lib/heads.py": 180,  # five heads, and QA's doc-stride windows and n-best decoding (issue 4)
     "tasks/lib/metrics.py": 145,  # seqeval F1 (with P/R), MLQA, mAP@20, macro-F1 (issue 9: SPEC §7.3)
-    "tasks/lib/submission.py": 170,  # XTREME's submission layout and the official scorer, both suites (issue 5)
-    "chain/config.py": 140,  # + max_steps and the layered resolve that run, eval --all and sweep share (issue 9)
-    "chain/train.py": 325,  # the loop (one or several tasks), scoring of every head (chunk F1 too), resume
-    "chain/runs.py": 175,  # one stage: run directories, resume checks on what shapes training, train / evaluate (the head must be the task's)
-    "chain/plan.py": 215,  # the chain as stages with hashed directories: shared, reused, extended; preflight (issue 9)
+    "tasks/lib/submission.py": 210,  # XTREME's layout and official scorer (issue 5); shape/type checks, --langs (issue 10)
+    "chain/config.py": 175,  # + max_steps, the layered resolve (issue 9); every value's range, YAML keys given twice (issue 10)
+    "chain/train.py": 390,  # the loop (one or several tasks), scoring of every head, resume; checkpoints without
+    # pickles, damaged ones named, torn logs repaired, a data fingerprint, Ctrl-C and disk-full lines (issue 10)
+    "chain/runs.py": 240,  # one stage: run directories (locked), resume checks on what shapes training, train /
+    # evaluate (the head must be the task's), the model's limits, suite averages (issue 10)
+    "chain/plan.py": 235,  # the chain as stages with hashed directories: shared, reused, extended; preflight of
+    # data (issue 9), model limits and device (issue 10)
     "kernels/bench.py": 230,  # a tool, not core: not counted in the core total
     "kernels/bench_retrieval.py": 70,  # a tool, not core
     # studies/: the analysis layer (issue 9), not core: one file per job
