@@ -48,13 +48,10 @@ study: $(VENV)/.plots  ## make study STUDY=volume: a SPEC §7 study (studies/STU
 intermediate: $(VENV)/.installed  ## make intermediate TASK=mnli [MODEL=...] [ARGS="--name x --dtype bf16"]
 	$(PY) xstilts.py intermediate --task $(TASK) --model $(MODEL) --data-dir $(DATA) $(ARGS)
 
-target: $(VENV)/.installed  ## make target TASK=xnli INIT=runs/intermediate-mnli
-	@test -n "$(INIT)" || { echo "make target: give INIT=, the intermediate run to start from (INIT=runs/intermediate-mnli)" >&2; exit 2; }
+target: need-INIT $(VENV)/.installed  ## make target TASK=xnli INIT=runs/intermediate-mnli
 	$(PY) xstilts.py target --task $(TASK) --init $(INIT) --data-dir $(DATA) $(ARGS)
 
-eval: $(VENV)/.installed  ## make eval TARGET=tatoeba INIT=runs/intermediate-mnli
-	@test -n "$(INIT)" || { echo "make eval: give INIT=, the run to evaluate (INIT=runs/target-xnli)" >&2; exit 2; }
-	@test -n "$(TARGET)" || { echo "make eval: give TARGET=, the target task (TARGET=xnli)" >&2; exit 2; }
+eval: need-INIT need-TARGET $(VENV)/.installed  ## make eval TARGET=tatoeba INIT=runs/intermediate-mnli
 	$(PY) xstilts.py eval --target $(TARGET) --init $(INIT) --data-dir $(DATA) $(ARGS)
 
 eval-all: $(VENV)/.installed  ## make eval-all SUITE=xtreme-r INIT=runs/intermediate-mnli
@@ -74,3 +71,6 @@ bench: $(VENV)/.installed  ## xstilts vs transformers: tokens/s, memory, useful 
 
 lines:  ## line counts for the README's reading list
 	@wc -l xstilts.py model/*.py kernels/attention.py tasks/*.py | sort -n
+
+need-%:  # checked before anything installs or runs: `make target` without INIT= says so
+	@test -n "$($*)" || { echo "make $(MAKECMDGOALS): give $*= (see make help: INIT=runs/<run>, TARGET=<task>)" >&2; exit 2; }

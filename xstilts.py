@@ -83,7 +83,8 @@ def cmd_target(args):
         raise UserError(f"{args.task} is a retrieval task with no training data; evaluate it with "
                         f"`xstilts.py eval --target {args.task} --init RUN`.")
     cfg = named(resolve(args, args.task), f"target-{args.task}", args)
-    if (Path(cfg.runs_dir) / cfg.name).exists() and not args.resume:
+    from chain.runs import begun
+    if begun(Path(cfg.runs_dir) / cfg.name) and not args.resume:
         raise UserError(f"{Path(cfg.runs_dir) / cfg.name}: this run directory exists; continue it with --resume "
                         "or pick another --name.")
     from tasks.lib.common import get_task
@@ -96,7 +97,8 @@ def cmd_target(args):
 
 
 def cmd_eval(args):
-    from chain.runs import evaluate, open_run, write_files, write_results
+    from chain.config import write_yaml
+    from chain.runs import evaluate, lock, unlock, write_files, write_results
     from tasks.lib.common import get_task
     if args.all:
         if args.target:
@@ -117,9 +119,12 @@ def cmd_eval(args):
     encoder = Path(cfg.init) / "encoder" if (Path(cfg.init) / "encoder").is_dir() else cfg.init
     cfg = replace(cfg, task=args.target, model=str(encoder))  # config.yaml records what was evaluated
     results, files = evaluate(cfg, args.target, cfg.init, langs)
-    run = open_run(cfg, run.exists())
+    run.mkdir(parents=True, exist_ok=True)  # new, or what a killed evaluation left: written afresh
+    lock(run)
+    write_yaml(cfg, run / "config.yaml")
     write_files(run, files)
     write_results(run, {args.target: results})
+    unlock(run)
 
 
 def cmd_run(args):
@@ -300,7 +305,8 @@ def negatives(argv):
     """`--lr -1e-5` → `--lr=-1e-5`: argparse would take a negative number in e-notation for a flag."""
     out = []
     for a in argv:
-        if out and out[-1].startswith("--") and "=" not in out[-1] and re.fullmatch(r"-[\d.]+(e[-+]?\d+)?|-inf|-nan", a):
+        if (out and out[-1].startswith("--") and out[-1] != "--" and "=" not in out[-1]
+                and re.fullmatch(r"-[\d.]+(e[-+]?\d+)?|-inf|-nan", a, re.IGNORECASE)):
             out[-1] += "=" + a
         else:
             out.append(a)
@@ -385,7 +391,7 @@ def main(argv=None):
         print(f"xstilts: error: {err}{full}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as err:  # Ctrl-C: where the run stands, not a traceback; 130 as shells expect
-        print(f"xstilts: {err or 'interrupted.'}", file=sys.stderr)
+        print(f"xstilts: {str(err) or 'interrupted.'}", file=sys.stderr)
         return 130
     return 0
 

@@ -6,7 +6,6 @@ directory as config.yaml; `--resume` starts from that file, and flags given with
 """
 import math
 import re
-import sys
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -69,8 +68,6 @@ class Config:
             value = getattr(self, key)
             if isinstance(value, float) and not math.isfinite(value) or not ok(value):
                 raise UserError(f"{key}={value!r} (--{key.replace('_', '-')}) is out of range: it must be {want}.")
-        if self.lr == 0:  # allowed (a frozen-encoder probe, a test), never silent
-            print("warning: lr=0: training changes no weight; the run keeps the model it starts from.", file=sys.stderr)
         if self.micro_batch and self.batch_size % self.micro_batch:
             raise UserError(f"batch_size={self.batch_size} is not a multiple of micro_batch={self.micro_batch}.")
         if Path(self.name).name != self.name or self.name == "..":
@@ -132,10 +129,15 @@ class UniqueKeys(yaml.SafeLoader):
 def unique_mapping(loader, node):
     seen = set()
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base` merges an anchor: not a key of its own
+            continue
         key = loader.construct_object(key_node)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise yaml.YAMLError(f"line {key_node.start_mark.line + 1}: a key must be a name, not a {type(key).__name__}")
         if key in seen:
             raise yaml.YAMLError(f"the key {key!r} is given twice (again on line {key_node.start_mark.line + 1})")
         seen.add(key)
+    loader.flatten_mapping(node)  # what SafeLoader's own mapping constructor does for `<<` first
     return loader.construct_mapping(node)
 
 

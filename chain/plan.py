@@ -138,6 +138,8 @@ def preflight(stages):
     from chain.train import load_data, load_split
     problems, seen = [], set()
     for s in distinct(stages):  # the model's limits and the device, read from config.json: no weights loaded
+        if s.done():
+            continue
         root = s.start
         while isinstance(root, Stage):
             root = root.start
@@ -174,7 +176,10 @@ def preflight(stages):
 def read_config(path):
     from model.xlmr import XLMRConfig
     try:
-        return XLMRConfig.from_dict(json.loads(path.read_text(encoding="utf-8")), source=str(path))
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")
+        return XLMRConfig.from_dict(raw, source=str(path))
     except ValueError as e:
         raise UserError(f"{path}: not valid JSON ({e}); re-download or fix it.") from None
 

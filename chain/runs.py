@@ -40,7 +40,7 @@ def open_run(cfg, resume):
     """runs/<name>/ with config.yaml; an existing one is continued only with --resume and the same config.
     The folder is locked while this process uses it: a second process on the same run stops with one line."""
     run = Path(cfg.runs_dir) / cfg.name
-    started = run.is_dir() and any(p.name != ".lock" for p in run.iterdir())  # empty: killed as it was made
+    started = begun(run)
     if started and not resume:
         raise UserError(f"{run}: this run directory exists; continue it with --resume or pick another --name.")
     if started and not (run / "config.yaml").exists():
@@ -54,13 +54,17 @@ def open_run(cfg, resume):
     return run
 
 
-LOCKS = {}  # run folder → its open lock file, held until the process ends
+def begun(run):
+    """A folder holding more than its lock and temp files: a folder killed as it was made starts again."""
+    return run.is_dir() and any(p.name != ".lock" and not (p.name.startswith(".") and ".tmp" in p.name)
+                                for p in run.iterdir())
+
+
+LOCKS = {}  # run folder → its open lock file, held while this process uses the run
 
 
 def lock(run):
     import fcntl
-    if str(run.resolve()) in LOCKS:  # this process holds it already (a stage resumed in the same process)
-        return
     f = open(run / ".lock", "a+", encoding="utf-8")
     try:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -70,6 +74,12 @@ def lock(run):
                         "wait for it to finish, or pick another --name.") from None
     f.truncate(0), f.write(str(os.getpid())), f.flush()
     LOCKS[str(run.resolve())] = f
+
+
+def unlock(run):
+    f = LOCKS.pop(str(Path(run).resolve()), None)
+    if f:
+        f.close()  # closing the file releases the flock
 
 
 def device_of(cfg):
@@ -124,14 +134,16 @@ def train_stage(cfg, task_names, init, resume, head_from=None, flag="--init"):
     model = encoder_of(init, device_of(cfg), flag)
     check_model(cfg, model.config, what=f"{flag} {init}")
     run = open_run(cfg, resume)
-    if (run / "results.json").exists():  # finished: --resume has nothing left to do
-        print(f"{run}: finished already (results.json); nothing to resume.")
-        return run
-    _, best = fit(cfg, tasks, model, run, data, resume, head_from)
-    write_json(run / "stage.json", dict(task=task_names, init=str(init), skipped_rows=common.SKIPPED[noted:],
-                                        train_examples={n: len(d[1]) for n, d in data.items()}))
-    write_results(run, {n: {"en-dev": best[n]} for n in tasks})
-    LOCKS.pop(str(run.resolve())).close()
+    try:
+        if (run / "results.json").exists():  # finished: --resume has nothing left to do
+            print(f"{run}: finished already (results.json); nothing to resume.")
+            return run
+        _, best = fit(cfg, tasks, model, run, data, resume, head_from)
+        write_json(run / "stage.json", dict(task=task_names, init=str(init), skipped_rows=common.SKIPPED[noted:],
+                                            train_examples={n: len(d[1]) for n, d in data.items()}))
+        write_results(run, {n: {"en-dev": best[n]} for n in tasks})
+    finally:
+        unlock(run)
     return run
 
 
@@ -232,6 +244,6 @@ def write_results(run, results):
         lines += [f"| {task} | {label(task, lang)} | " + " | ".join(f"{m[c]:.2f}" if c in m else "" for c in columns) + " |"
                   for lang, m in langs.items()]
     lines.insert(1, "|" + "---|" * (lines[0].count("|") - 1))
-    write_json(Path(run) / "results.json", results)
     atomic_write(Path(run) / "results.md", lambda t: Path(t).write_text("\n".join(lines) + "\n"))
+    write_json(Path(run) / "results.json", results)  # last: its presence marks a finished run
     print("\n".join(lines))

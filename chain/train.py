@@ -16,6 +16,7 @@ import json
 import math
 import random
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -187,6 +188,8 @@ def fit(cfg, tasks, model, run, data, resume=False, head_from=None):
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: s / max(1, warm) if s < warm else
                                               max(0.0, (total - s) / max(1, total - warm)))
     scaler = torch.amp.GradScaler(device.type) if cfg.dtype == "fp16" else None  # fp16 only; bf16 needs none
+    if cfg.lr == 0:  # allowed (a frozen-encoder probe, a test), never silent
+        tqdm.write("warning: lr=0: training changes no weight; the run keeps the model it starts from.", sys.stderr)
     state = dict(step=0, tasks={n: dict(epoch=0, pos=0) for n in names}, best=None, best_step=0, best_metrics={},
                  stale=0, data={n: fingerprint([d[1], d[2]]) for n, d in data.items()})
     if resume:
@@ -296,7 +299,7 @@ def writing(path):
     try:
         yield
     except (OSError, SafetensorError) as err:
-        raise UserError(f"{path}: cannot write it ({str(err).splitlines()[0]}); free space on its disk "
+        raise UserError(f"{path}: cannot write it ({first_line(err)}); free space on its disk "
                         f"(df -h {Path(path).parent}), then continue with --resume.") from None
 
 
@@ -331,13 +334,16 @@ def save_checkpoint(run, state, model, heads, opt, sched, scaler, keep):
 def restore(run, model, heads, opt, sched, scaler):
     """Load the newest complete checkpoint into the live objects; None if there is none yet. Torn leftovers
     of a killed write (temp files, .tmp-step-N/, a half line at the end of metrics.jsonl) are cleared."""
-    for junk in [*run.glob(".*.tmp*"), *(run / "checkpoints").glob(".tmp-step-*")]:
+    for junk in [*run.rglob(".*.tmp*"), *(run / "checkpoints").glob(".tmp-step-*")]:  # encoder/, heads/ too
         shutil.rmtree(junk) if junk.is_dir() else junk.unlink()
     done = sorted((run / "checkpoints").glob("step-*"))
     if not done:  # killed before its first checkpoint: start again, with a fresh log
         (run / "metrics.jsonl").unlink(missing_ok=True)
         return None
     ck = done[-1]
+    if (ck / "trainer.pt").exists() and not (ck / "trainer.json").exists():
+        raise UserError(f"--resume: {ck} was written by an older xstilts (trainer.pt, a pickle, which is never "
+                        "loaded: it could run code); start the run again under a new --name.")
     from model.load import load_model
     try:
         model.load_state_dict(load_model(ck / "encoder").state_dict())
@@ -354,12 +360,13 @@ def restore(run, model, heads, opt, sched, scaler):
         torch.set_rng_state(tensors["rng.torch"])
         random.setstate((meta["py_rng"][0], tuple(meta["py_rng"][1]), meta["py_rng"][2]))
         np.random.set_state((meta["np_rng"][0], tensors["rng.np"].numpy().astype(np.uint32), *meta["np_rng"][1:]))
-        if "rng.cuda.0" in tensors and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all([tensors[f"rng.cuda.{i}"] for i in range(torch.cuda.device_count())])
+        for i in range(torch.cuda.device_count() if torch.cuda.is_available() else 0):  # GPUs seen then and now
+            if f"rng.cuda.{i}" in tensors:
+                torch.cuda.set_rng_state(tensors[f"rng.cuda.{i}"], i)
     except (UserError, OSError, SafetensorError, ValueError, KeyError, TypeError, RuntimeError) as e:
         before = f"{done[-2].name}" if len(done) > 1 else "the start"
-        raise UserError(f"--resume: checkpoint {ck} cannot be loaded ({str(e).splitlines()[0][:160]}); delete that "
-                        f"folder to resume from {before}.") from None
+        raise UserError(f"--resume: checkpoint {ck} cannot be loaded ({first_line(e)[:160]}); if it is damaged, "
+                        f"delete that folder to resume from {before}.") from None
     state = meta["state"]
     log = run / "metrics.jsonl"  # steps logged after this checkpoint will be logged again
     if log.exists():
@@ -373,6 +380,10 @@ def restore(run, model, heads, opt, sched, scaler):
     if state["best"] is not None and safe_step(best) != state["best_step"]:  # written after the checkpoint
         state.update(best=None, stale=0)  # the next evaluation sets the best state again
     return state
+
+
+def first_line(err):
+    return (str(err) or type(err).__name__).splitlines()[0]
 
 
 def parsed(line):
