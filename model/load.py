@@ -6,8 +6,10 @@
 The name map below is literal: every checkpoint key is used or listed in IGNORED, every model weight is
 filled, and anything else stops the load with the key's name. HF_HUB_OFFLINE=1 reads only the cache.
 """
+import contextlib
 import json
 import os
+import secrets
 import shutil
 from pathlib import Path
 
@@ -79,7 +81,13 @@ def read_checkpoint(folder: Path):
         raise UserError(f"{folder}: no *.safetensors weights in this folder{hint}.")
     index = folder / "model.safetensors.index.json"
     if index.exists() and not (folder / "model.safetensors").exists():  # transformers' order of preference
-        files = sorted({folder / f for f in json.loads(index.read_text())["weight_map"].values()})
+        try:
+            shards = set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values())
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise UserError(f"{index}: not a shard index ({type(e).__name__}: {e}); re-download it.") from None
+        if out := [s for s in shards if not isinstance(s, str) or Path(s).is_absolute() or ".." in Path(s).parts]:
+            raise UserError(f"{index}: weight_map names {out[0]!r}; shards must be files inside {folder}.")
+        files = sorted({folder / s for s in shards})  # checked by name, not resolved: hub shards link to blobs/
     where = {}
     for f in files:
         for k in open_safetensors(f).keys():
@@ -109,38 +117,34 @@ def load_model(name_or_path, device="cpu") -> XLMR:
     config = XLMRConfig.from_dict(raw, source=str(folder / "config.json"))
     where = read_checkpoint(folder)
     mlm_head = "lm_head.bias" in where
-    names = name_map(config, mlm_head)
-    used = {n for hf in names.values() for n in ((hf,) if isinstance(hf, str) else hf)}
-    unknown = sorted(set(where) - used - IGNORED)
+    names = {ours: (hf,) if isinstance(hf, str) else hf for ours, hf in name_map(config, mlm_head).items()}
+    unknown = sorted(set(where) - {n for hf in names.values() for n in hf} - IGNORED)
     if unknown:
         raise UserError(f"{folder}: unknown checkpoint key {where[unknown[0]][1]!r}"
                         f"{f' (and {len(unknown) - 1} more)' if len(unknown) > 1 else ''}; not an XLM-R encoder.")
     prefix = PREFIX if any(stored.startswith(PREFIX) for _, stored in where.values()) else ""
+    if absent := [n for hf in names.values() for n in hf if n not in where]:
+        raise UserError(f"{folder}: checkpoint key {('' if absent[0][:7] == 'lm_head' else prefix) + absent[0]!r} "
+                        "is missing; the checkpoint is incomplete or not XLM-R.")
     with torch.device("meta"):
         model = XLMR(config, mlm_head=mlm_head)
+    params = dict(model.named_parameters())
+    handles = {f: open_safetensors(f) for f in {f for f, _ in where.values()}}
+    for ours, hf in names.items():  # shapes from the file headers: a config that disagrees allocates nothing
+        want = [params[ours].shape[0] // len(hf), *params[ours].shape[1:]]  # q, k, v: a third of the rows each
+        for f, stored in (where[n] for n in hf):
+            if (got := handles[f].get_slice(stored).get_shape()) != want:
+                raise UserError(f"{folder}: checkpoint key {stored!r} has shape {got}, but "
+                                f"config.json implies {want}; config and weights disagree.")
     model = model.to_empty(device=device)
     params = dict(model.named_parameters())
-    handles = {}
     for ours, hf in names.items():
-        hf = (hf,) if isinstance(hf, str) else hf
-        want = list(params[ours].shape)
-        want[0] //= len(hf)  # q, k and v each fill a third of the fused rows
-        parts = []
-        for n in hf:
-            if n not in where:
-                raise UserError(f"{folder}: checkpoint key {('' if n[:7] == 'lm_head' else prefix) + n!r} "
-                                "is missing; the checkpoint is incomplete or not XLM-R.")
-            f, stored = where[n]
-            if f not in handles:
-                handles[f] = open_safetensors(f)
-            parts.append(handles[f].get_tensor(stored))
-            if list(parts[-1].shape) != want:
-                raise UserError(f"{folder}: checkpoint key {stored!r} has shape {list(parts[-1].shape)}, but "
-                                f"config.json implies {want}; config and weights disagree.")
+        parts = [handles[where[n][0]].get_tensor(where[n][1]) for n in hf]
+        if bad := [where[n][1] for n, t in zip(hf, parts) if not t.isfinite().all()]:  # else NaN out, silently
+            raise UserError(f"{folder}: tensor {bad[0]!r} holds NaN or inf values; the checkpoint is corrupt.")
         with torch.no_grad():
             params[ours].copy_(torch.cat(parts))  # also casts fp16/bf16 checkpoints to fp32 master weights
-    model.source = folder  # where tokenizer.json lives, for model.tokenizer.Tokenizer(model.source)
-    model.raw_config = raw
+    model.source, model.raw_config = folder, raw  # source: where tokenizer.json lives, for Tokenizer(model.source)
     return model
 
 
@@ -166,12 +170,16 @@ def save_model(model: XLMR, folder, tokenizer_file=None):
 
 
 def atomic_write(path: Path, write):
-    """write(tmp_path) then rename over path: a reader sees the old file or the whole new one, never half."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    """write(tmp_path) then rename over path: a reader sees the old file or the whole new one, never half.
+    The temp name is random and created exclusively, so a link planted beside path is never followed."""
+    tmp = Path(path).with_name(f".{Path(path).name}.tmp{secrets.token_hex(8)}")
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666))
     try:
         write(str(tmp))
-        with open(tmp, "rb+") as f:
+        with open(os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW), "rb") as f:
             os.fsync(f.fileno())  # the bytes are on disk before the name points at them
         os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    except BaseException:
+        with contextlib.suppress(OSError):  # the original error is the one to show
+            tmp.unlink()
+        raise

@@ -10,6 +10,7 @@ Mixed precision: run under torch.autocast (see `autocast` below); LayerNorm, sof
 stream stay fp32 whatever the autocast dtype.
 """
 import contextlib
+import math
 from dataclasses import MISSING, dataclass, fields
 
 import torch
@@ -21,7 +22,7 @@ from model import UserError
 
 
 @dataclass
-class XLMRConfig:  # read from the checkpoint's config.json; only training-time dropout has a default
+class XLMRConfig:  # read from the checkpoint's config.json: the 7 sizes first; only dropout has a default
     vocab_size: int
     hidden_size: int
     num_hidden_layers: int
@@ -35,17 +36,31 @@ class XLMRConfig:  # read from the checkpoint's config.json; only training-time 
     attention_probs_dropout_prob: float = 0.1
 
     @classmethod
-    def from_dict(cls, d, source="config.json"):
+    def from_dict(cls, d, source="config.json"):  # every value checked before anything is allocated
+        if not isinstance(d, dict):
+            raise UserError(f"{source}: holds a JSON {type(d).__name__}, not an object; is this an XLM-R config.json?")
         for key, want in (("hidden_act", "gelu"), ("position_embedding_type", "absolute")):
             if d.get(key, want) != want:
                 raise UserError(f"{source}: {key}={d[key]!r} is not XLM-R's {want!r}; xstilts only runs XLM-R.")
-        missing = [f.name for f in fields(cls) if f.name not in d and f.default is MISSING]
-        if missing:
+        if missing := [f.name for f in fields(cls) if f.name not in d and f.default is MISSING]:
             raise UserError(f"{source}: missing key(s) {', '.join(missing)}; is this an XLM-R config.json?")
-        try:
-            return cls(**{f.name: f.type(d[f.name]) for f in fields(cls) if f.name in d})
-        except (TypeError, ValueError) as e:
-            raise UserError(f"{source}: a value has the wrong type ({e}); is this an XLM-R config.json?") from None
+        num, h = lambda x: type(x) in (int, float), d["hidden_size"]
+        for key, need, ok in (  # in order: a rule may lean on keys checked before it
+                *((f.name, "a positive integer", lambda x: type(x) is int and x > 0) for f in fields(cls)[:7]),
+                ("pad_token_id", "a token id below vocab_size", lambda x: type(x) is int and 0 <= x < d["vocab_size"]),
+                ("num_attention_heads", f"a divisor of hidden_size={h}", lambda x: h % x == 0),
+                ("max_position_embeddings", "above pad_token_id + 1", lambda x: x > d["pad_token_id"] + 1),
+                ("layer_norm_eps", "a finite number > 0", lambda x: num(x) and 0 < x < math.inf),
+                *((f.name, "in [0, 1)", lambda x: num(x) and 0 <= x < 1) for f in fields(cls)[9:])):  # dropouts
+            if key in d and not ok(d[key]):
+                raise UserError(f"{source}: {key}={d[key]!r}, but it must be {need}; fix config.json.")
+        c = cls(**{f.name: f.type(d[f.name]) for f in fields(cls) if f.name in d})
+        n = c.hidden_size * (c.vocab_size + c.max_position_embeddings + c.type_vocab_size +
+                             c.num_hidden_layers * (4 * c.hidden_size + 2 * c.intermediate_size))  # weights
+        if n > 5e9:  # 20 GB in fp32, when XLM-R large has 0.56e9 weights: a config past it is a typo
+            raise UserError(f"{source}: " + ", ".join(f"{f.name}={getattr(c, f.name)}" for f in fields(cls)[:7])
+                            + f" make {n:.1e} weights ({4 * n / 1e9:,.0f} GB in fp32); fix config.json.")
+        return c
 
 
 def layer_norm(x, ln):

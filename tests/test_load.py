@@ -102,7 +102,7 @@ def test_unreadable_files_are_one_sentence(tmp_path):
     with pytest.raises(UserError, match="config.json: not valid JSON"):
         load_model(tmp_path)
     (tmp_path / "config.json").write_text(json.dumps(dict(TINY, hidden_size=None)))
-    with pytest.raises(UserError, match="wrong type"):
+    with pytest.raises(UserError, match="hidden_size=None, but it must be a positive integer"):
         load_model(tmp_path)
 
 
