@@ -190,12 +190,14 @@ def main(argv=None):
     except UserError as e:
         sys.exit(f"studies.make_languages: {e}")
     # model.load.atomic_write would import torch for a text file: the same two steps here
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+    import tempfile
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.tmp", dir=out.parent)  # unpredictable, created exclusively
     try:
-        tmp.write_text(text, encoding="utf-8")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
         os.replace(tmp, out)
     finally:
-        tmp.unlink(missing_ok=True)
+        Path(tmp).unlink(missing_ok=True)
     print(f"wrote {len(LANGUAGES)} languages to {out}")
 
 

@@ -48,7 +48,7 @@ def encode(examples, tok, max_len):
     segments (consecutive words), each `<s> ... </s>`, so no word goes unscored."""
     out = []
     for i, e in enumerate(examples):
-        pieces = [p.ids[1:-1] for p in tok([[w] for w in e["words"]], max_len=10 ** 6, words=True)]
+        pieces = [p.ids[1:-1] for p in tok([[w] for w in e["words"]], max_len=max_len, words=True)]
         seg_ids, seg_labels = [], []
         for w, (ids, lab) in enumerate(zip(pieces, e["label"])):
             ids = ids[: max_len - 2] or [tok.rust.token_to_id("<unk>")]  # one word never spans segments

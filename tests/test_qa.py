@@ -129,3 +129,10 @@ def test_all_no_answer_predictions_on_the_squad_v2_slice(data):
     examples, _ = squad_v2.load(data, "dev")
     result = metrics.squad({e["id"]: "" for e in examples}, {e["id"]: [t for _, t in e["answers"]] for e in examples})
     assert result["exact_match"] == result["f1"] == pytest.approx(100 * 112 / 208)
+
+
+def test_a_huge_qa_context_is_one_line_not_gigabytes(tok):
+    from model import UserError
+    from tasks.lib.heads import MAX_CONTEXT, windows
+    with pytest.raises(UserError, match="characters \\(over 200,000"):
+        windows(tok, "Who?", "word " * (MAX_CONTEXT // 5 + 1))

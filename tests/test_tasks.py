@@ -222,3 +222,16 @@ def test_data_script_failure_is_one_line_not_a_traceback(tmp_path):
     with pytest.raises(SystemExit, match=r"^data_scripts.demo_task: http://127.0.0.1:9/x.zip: download failed .*"
                                          r"put it at .*x.zip\.$"):
         download.run("demo_task", [("http://127.0.0.1:9/x.zip", "x.zip", None, None)], ["--data-dir", str(tmp_path)])
+
+
+def test_a_multi_megabyte_word_in_a_tagging_file_is_cut_not_gigabytes(tok):
+    import tracemalloc
+
+    from tasks import panx
+    tracemalloc.start()
+    segments = panx.encode([dict(words=["Berlin", "x" * 2_000_000, "liegt"], label=[1, 0, 0])], tok, 32)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    labels = [y for f in segments for y in f["label"] if y != -100]
+    assert all(len(f["ids"]) <= 32 for f in segments) and labels == [1, 0, 0]  # every word scored once
+    assert peak < 200e6, peak  # memory bounded

@@ -14,7 +14,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from model import UserError
+
 DOC_STRIDE, MAX_QUERY, N_BEST, MAX_ANSWER = 128, 64, 20, 30
+MAX_CONTEXT = 200_000  # characters of one QA context (~50k tokens); memory is bounded by it
 IGNORE = -100
 
 
@@ -125,6 +128,9 @@ def windows(tok, question, context, answer=None, max_len=384, stride=DOC_STRIDE,
     context tokens (BERT's doc stride) and each holds as much context as fits. answer = (char_start, text)
     or None; label = (start, end) token of the answer when it lies wholly inside the window, else (0, 0)."""
     q = tok([question], max_len=max_query + 2)[0].ids[1:-1]  # at most max_query question tokens
+    if len(context) > MAX_CONTEXT:  # every window is kept: memory grows with the context
+        raise UserError(f"a QA context of {len(context):,} characters (over {MAX_CONTEXT:,}; SQuAD-family passages "
+                        f"are a few thousand): {context[:60]!r}...; fix or drop that example.")
     c = tok([context], max_len=10 ** 7)[0]
     ids, offsets = c.ids[1:-1], c.offsets[1:-1]
     room = max_len - len(q) - 4  # <s> q </s></s> ... </s>
