@@ -119,6 +119,10 @@ def cmd_eval(args):
     encoder = Path(cfg.init) / "encoder" if (Path(cfg.init) / "encoder").is_dir() else cfg.init
     cfg = replace(cfg, task=args.target, model=str(encoder))  # config.yaml records what was evaluated
     results, files = evaluate(cfg, args.target, cfg.init, langs)
+    if (Path(encoder) / "config.json").is_file():  # the retrieval layer -1 resolved: the index actually used
+        from chain.plan import read_config
+        from chain.runs import auto_layer
+        cfg = replace(cfg, layer=auto_layer(cfg.layer, read_config(Path(encoder) / "config.json").num_hidden_layers))
     run.mkdir(parents=True, exist_ok=True)  # new, or what a killed evaluation left: written afresh
     lock(run)
     write_yaml(cfg, run / "config.yaml")

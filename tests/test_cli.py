@@ -99,6 +99,7 @@ def test_default_layer_is_the_relative_depth_and_a_deeper_one_is_one_line(demo_r
     assert xstilts.main(["eval", "--target", "tatoeba", "--init", str(demo_root / "model"), *common]) == 0
     text = (tmp_path / "eval-tatoeba-model" / "config.yaml").read_text()
     assert "task: tatoeba" in text and f"model: {demo_root / 'model'}" in text  # what was evaluated
+    assert "layer: 1\n" in text  # -1 resolved on the 2-layer model: the index actually used
     assert xstilts.main(["eval", "--target", "tatoeba", "--init", str(demo_root / "model"), *common,
                          "--layer", "14", "--name", "deep"]) == 2
     assert "--layer 14: " in one_line(capsys) and not (tmp_path / "deep").exists()
