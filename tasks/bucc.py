@@ -7,6 +7,9 @@ cosine to the k neighbours; each sentence's best-scoring neighbour among its k, 
 sorted and accepted greedily when neither side is taken. The threshold maximising F1 on the dev gold
 (midpoint between neighbouring scores) is applied to test. Chunked top-k: memory stays bounded.
 Files: <data-dir>/bucc/{lang}-en.{sample,training}.{lang,en,gold} — sample = dev, training = test.
+Known differences, kept (jiant, the paper's code base, is followed): a text that occurs under several ids is
+mined once and its pair expanded to every id (jiant); XTREME's utils_retrieve.py keeps one id per text. Exactly
+equal scores are ordered by row, not as faiss orders them.
 """
 import numpy as np
 import torch

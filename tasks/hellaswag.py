@@ -1,7 +1,8 @@
 """HellaSwag: pick the right 4-way continuation of an activity description (an intermediate task).
 
-Files: <data-dir>/hellaswag/hellaswag_{train,val}.jsonl — rowanz/hellaswag's data (ctx, endings, label).
-Each (context, ending) pair is encoded.
+Files: <data-dir>/hellaswag/hellaswag_{train,val}.jsonl — rowanz/hellaswag's data (ctx_a, ctx_b, endings, label).
+Inputs follow jiant (the paper's code base, jiant/tasks/lib/hellaswag.py): the prompt is ctx_a, each choice is
+ctx_b + " " + ending (ctx_b, the start of the sentence the ending completes, goes with the ending), a pair each.
 """
 from tasks import commonsenseqa, snli
 from tasks.lib import common
@@ -21,7 +22,8 @@ def load(data_dir, split, lang="en"):
     def parse(row):
         if len(row["endings"]) != CHOICES or not 0 <= int(row["label"]) < CHOICES:
             raise ValueError(f"{len(row['endings'])} endings / label {row['label']!r}")
-        return dict(question=row["ctx"], choices=row["endings"], label=int(row["label"]))
+        choices = [row["ctx_b"] + " " + ending for ending in row["endings"]]  # jiant's choice text
+        return dict(question=row["ctx_a"], choices=choices, label=int(row["label"]))
     return snli.read_jsonl(common.data_file(data_dir, "hellaswag", FILES[split]), parse)
 
 

@@ -5,6 +5,8 @@ languages; relevant are the sentences holding its answer, in each language (XQuA
 across languages). Vectors as Tatoeba's (--layer, --pool; max length 512); a candidate is its sentence.
 XTREME-R's baseline trains a dual encoder on SQuAD v1.1; here the encoder is evaluated as given (`eval
 --all --suite xtreme-r` gives it the SQuAD-tuned one of its xquad run).
+The answer sentence is the one whose [start, end) break holds answer_start (XTREME-R's utils_lareqa.py; an
+inclusive end gave zh answers that start right after a break without a space to the previous sentence).
 Files: <data-dir>/lareqa/xquad-r/{lang}.json (google-research-datasets/lareqa). python -m data_scripts.lareqa
 """
 from tasks.lib import common, metrics
@@ -30,7 +32,7 @@ def read(path, lang):
             candidates += zip(uids, para["sentences"])
             for qa in para["qas"]:
                 start = qa["answers"][0]["answer_start"]
-                hit = [u for u, (s, e) in zip(uids, para["sentence_breaks"]) if s <= start <= e]
+                hit = [u for u, (s, e) in zip(uids, para["sentence_breaks"]) if s <= start < e]  # end exclusive
                 if hit:  # XTREME skips a question whose answer lies in no sentence
                     questions.append((f"{qa['id']}_{lang}", qa["id"], qa["question"]))
                     relevant.setdefault(qa["id"], []).append(hit[0])

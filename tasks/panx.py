@@ -4,6 +4,9 @@ pa gu ro); seqeval chunk F1 (SPEC §3, §5).
 Files: <data-dir>/panx/{train,dev,test}-{lang}.tsv — XTREME's preparation: `token<TAB>IOB2 tag` (tokens may
 carry a `lang:` prefix, stripped), a blank line between sentences. Sentences longer than max_len are cut
 into several segments so that every word is scored (XTREME's rule), never truncated.
+Known difference, kept (jiant, the paper's code base, is followed): a segment holds up to max_len - 2 sub-words
+(254 at the default 256, as jiant); XTREME's utils_preprocess.py splits at its script's max length 128 less the
+special tokens (125), so long sentences are cut at other places. tasks/udpos.py shares this.
 """
 from tasks.lib import common, heads
 

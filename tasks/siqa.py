@@ -5,14 +5,14 @@ Files: <data-dir>/siqa/socialIQa_v1.4_{trn,dev}.jsonl — the v1.4 release XTREM
 answerA-C, correct: "A"/"B"/"C"). The model sees ("{context} {question}", answer) per choice, as XTREME's
 siqa reader builds it. Get them: python -m data_scripts.siqa.
 """
-from tasks import commonsenseqa, snli
+from tasks import commonsenseqa, copa, snli
 from tasks.lib import common
 
 HEAD = "choice"
 CHOICES = 3
 METRIC = "accuracy"
 LANGS = ["en"]
-HPARAMS = dict(batch_size=16, epochs=2.0, max_len=128)  # as the other multiple-choice tasks (no SPEC entry)
+HPARAMS, SELECT = copa.HPARAMS, copa.SELECT  # XTREME-R trains SIQA with COPA's recipe (train_xcopa.sh)
 FILES = {"train": "socialIQa_v1.4_trn.jsonl", "dev": "socialIQa_v1.4_dev.jsonl"}
 
 

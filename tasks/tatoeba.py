@@ -5,6 +5,11 @@ vectors (mean of hidden_states[layer] over non-pad tokens, layer 14 of XLM-R lar
 and --pool change it); accuracy = share whose nearest neighbour is its own translation.
 36 XTREME languages + XTREME-R's az lt pl uk ro. Files: <data-dir>/tatoeba/tatoeba.{xxx}-eng.{xxx} and .eng
 (LASER's v1 test set, line-aligned).
+Submission files follow XTREME (utils_preprocess.py tatoeba_preprocess, third_party/utils_retrieve.py
+similarity_search) and jiant's XTREME export (download_data/dl_datasets/xtreme.py) alike: the English side is
+sorted by its stripped text (a stable sort), predictions/labels hold one line per English sentence in that
+order, each the LASER row of the foreign sentence retrieved / of its translation. Accuracy does not depend
+on the order. Exactly equal cosines: the lowest foreign row wins (faiss's order may differ; SPEC §4).
 Get them: python -m data_scripts.tatoeba.
 """
 import numpy as np
@@ -36,8 +41,10 @@ def load(data_dir, split, lang):
 
 
 def evaluate(model, tok, cfg, examples, device):
-    """→ ({"accuracy": ...}, the foreign row retrieved for each English row, the gold rows)."""
+    """→ ({"accuracy": ...}, the foreign row retrieved per English sentence, the gold rows), both in XTREME's
+    order (English sorted by text)."""
     vec = lambda side: common.embed(model, tok, [e[side] for e in examples], cfg.layer, cfg.pool, MAX_LEN,
                                     cfg.eval_batch_size, cfg.dtype)
     pred = common.nearest(vec("english"), vec("foreign"), device=device)  # (n,) foreign row per English row
-    return {"accuracy": 100.0 * float((pred == np.arange(len(pred))).mean())}, pred.tolist(), list(range(len(pred)))
+    order = sorted(range(len(pred)), key=lambda i: examples[i]["english"].strip())  # XTREME's order: a stable sort
+    return ({"accuracy": 100.0 * float((pred == np.arange(len(pred))).mean())}, pred[order].tolist(), order)

@@ -1,6 +1,8 @@
 """UD-POS (Universal Dependencies v2.5, XTREME's preparation), a target: trains on English treebanks,
-zero-shot on 33 languages (XTREME, UD v2.5) + lt pl uk wo ro (XTREME-R, UD v2.7). Scored with seqeval's chunk F1 like XTREME (bare UPOS tags merge into chunks;
-SPEC §5). Files: <data-dir>/udpos/{train,dev,test}-{lang}.tsv, `word<TAB>UPOS`, blank line between sentences.
+zero-shot on 33 languages (XTREME, UD v2.5) + lt pl uk wo ro (XTREME-R, UD v2.7). Scored with seqeval's chunk
+F1 like XTREME (bare UPOS tags merge into chunks; SPEC §5). Long sentences are split as in tasks/panx.py
+(jiant's 254 sub-words, not XTREME's 125). Files: <data-dir>/udpos/{train,dev,test}-{lang}.tsv,
+`word<TAB>UPOS`, blank line between sentences.
 """
 from tasks import panx
 from tasks.lib import common

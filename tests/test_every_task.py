@@ -27,7 +27,8 @@ def jsonl(rows):
 
 CSQA = jsonl([{"id": str(i), "question": "Where are books?", "choices": {"label": list("ABCDE"), "text": [
     "library", "sea", "sky", "fire", "void"]}, "answerKey": "A"} for i in range(3)])
-HSWAG = jsonl([{"ctx": "A man opens a door.", "endings": ["He walks in.", "It flies.", "x", "y"], "label": 0}] * 3)
+HSWAG = jsonl([{"ctx": "A man opens a door. He", "ctx_a": "A man opens a door.", "ctx_b": "he",
+                "endings": ["walks in.", "flies.", "x", "y"], "label": 0}] * 3)
 COSMOS = 'id,context,question,answer0,answer1,answer2,answer3,label\n' + "".join(
     f'{i},"Line one,\nline two ""quoted"".",Why?,a,b,c,d,{i % 4}\n' for i in range(3))
 ANLI = jsonl([{"uid": str(i), "context": a, "hypothesis": b, "label": y[0]} for i, (a, b, y) in enumerate(NLI)])

@@ -3,8 +3,9 @@ google-research/xtreme evaluate.py (XTREME; its XTREME-R tables for xtreme-r).
 
 Layout: <folder>/<task>/test-<lang>.<ext>, predictions and gold labels alike. Task folders use XTREME's names
 (bucc2018 for tasks/bucc.py). Formats:
-  tsv: one label per line (xnli, pawsx), the retrieved row per line (tatoeba), `src_id<TAB>en_id` per mined
-       pair (bucc2018), one tag per line with a blank line after each sentence (udpos, panx);
+  tsv: one label per line (xnli, pawsx), the retrieved row per English sentence, English sorted by text
+       (tatoeba), `src_id<TAB>en_id` per mined pair (bucc2018), one tag per line with a blank line after each
+       sentence (udpos, panx);
   json: {question id: answer text} (xquad, mlqa, tydiqa; labels: SQuAD JSON), {query id: [ids, best first]}
        (mewslix, lareqa; labels: {query id: [relevant ids]});
   jsonl: {"label": choice} per line (xcopa).
