@@ -43,6 +43,7 @@ class Config:
     # selection, logging, checkpoints
     eval_every: int = 1000  # optimiser steps between dev evaluations (selection)
     eval_examples: int = 500  # the first N English dev examples
+    select_on: str = "train"  # selection dev set: train = the training task's (jiant; MNLI's for XNLI), or target
     patience: int = 30  # evaluations without improvement before stopping
     log_every: int = 10  # steps between log lines (each .item() is a GPU sync)
     save_every: int = 1000  # steps between checkpoints (what --resume continues from)
@@ -51,7 +52,7 @@ class Config:
     max_train_examples: int = 0  # 0 = all; else a fixed seeded subset
     # multi-task intermediate training (SPEC §2): a task per optimiser step, p_t ∝ min(N_t, cap)^(1/T)
     sampling: str = "proportional"  # or uniform
-    sampling_cap: int = 0  # 0 = no cap
+    sampling_cap: int = 0  # 0 = no cap; also caps a task's steps per epoch at ⌈cap/B⌉ (jiant)
     sampling_temperature: float = 1.0  # T of p_t ∝ min(N_t, cap)^(1/T)
     share_heads: str = ""  # "a=b,...": task a trains task b's head (e.g. mnli@hi=mnli); default a head each
     # retrieval (SPEC §4)
@@ -91,7 +92,7 @@ RULES = [  # (key, test, what it must be)
 
 
 CHOICES = dict(dtype=("fp32", "bf16", "fp16"), device=("auto", "cpu", "cuda"), pool=("mean", "cls"),
-               sampling=("proportional", "uniform"))
+               sampling=("proportional", "uniform"), select_on=("train", "target"))
 
 
 def explained() -> dict:

@@ -115,7 +115,7 @@ def measure(task, examples, guess, gold):
 
 def load_data(cfg, task, lang="en"):
     """The training data (TRAIN_ON's, e.g. MNLI for XNLI; English unless `lang` names a translation the
-    task file lists in TRAIN_LANGS) and the first eval_examples of the English dev set."""
+    task file lists in TRAIN_LANGS) and the first eval_examples of the English dev set that selects (below)."""
     train_task = common.get_task(getattr(task, "TRAIN_ON", task.__name__.split(".")[-1]))
     have = getattr(train_task, "TRAIN_LANGS", ["en"])
     if lang not in have:
@@ -124,7 +124,8 @@ def load_data(cfg, task, lang="en"):
     if cfg.max_train_examples:  # a fixed seeded subset (data-volume sweeps)
         keep = sorted(random.Random(cfg.seed).sample(range(len(train)), min(cfg.max_train_examples, len(train))))
         train = [train[i] for i in keep]
-    return train_task, train, load_split(cfg, task, "dev")[: cfg.eval_examples]
+    dev = load_split(cfg, train_task if cfg.select_on == "train" else task, "dev")  # jiant: the training task's
+    return train_task, train, dev[: cfg.eval_examples]
 
 
 def sampling_probs(sizes, cfg):
@@ -157,6 +158,7 @@ def fit(cfg, tasks, model, run, data, resume=False, head_from=None):
         train_f, dev_f = train_task.encode(train, tok, cfg.max_len), task.encode(dev, tok, cfg.max_len)
         labels = [f["label"] for f in dev_f if isinstance(f["label"], int)]
         jobs[name] = dict(task=task, train_f=train_f, dev=dev, dev_f=dev_f, lengths=[common.length(f) for f in train_f],
+                          remask=getattr(train_task, "remask", None),  # MLM: a fresh mask per micro-batch
                           head=make_head(task, model.config.hidden_size, model).to(device),
                           majority=100.0 * max(np.bincount(labels)) / len(labels) if labels else None)
     names = list(jobs)
@@ -181,7 +183,8 @@ def fit(cfg, tasks, model, run, data, resume=False, head_from=None):
             orders[n, e] = common.micro_batches(jobs[n]["lengths"], micro, cfg.token_budget, cfg.seed, e)
         return orders[n, e]
 
-    per_epoch = [[math.ceil(len(order(n, e)) / accum) for e in range(math.ceil(cfg.epochs))] for n in names]
+    most = math.ceil(cfg.sampling_cap / cfg.batch_size) if cfg.sampling_cap else math.inf  # jiant: ⌈min(N, cap)/B⌉
+    per_epoch = [[min(math.ceil(len(order(n, e)) / accum), most) for e in range(math.ceil(cfg.epochs))] for n in names]
     total = cfg.max_steps or max(1, sum(sum(p[:-1]) + round((cfg.epochs - len(p) + 1) * p[-1]) for p in per_epoch))
     probs = sampling_probs([len(j["train_f"]) for j in jobs.values()], cfg)
     warm = int(cfg.warmup * total)  # linear warm-up, then linear decay to 0
@@ -212,8 +215,10 @@ def fit(cfg, tasks, model, run, data, resume=False, head_from=None):
                 continue
             model.train(), job["head"].train()
             n_rows = sum(len(rows) for rows in group)
-            for rows in group:
+            for j, rows in enumerate(group):
                 ids, mask, labels = common.collate(job["train_f"], rows, tok.pad_id, device)
+                if job["remask"]:  # a pure function of (seed, epoch, micro-batch): a resumed run draws the same
+                    ids, labels = job["remask"](ids, labels, tok, (cfg.seed, where["epoch"], where["pos"] + j))
                 with autocast(device.type, cfg.dtype):  # loss in fp32, each example weighted alike
                     loss = job["head"].loss(job["head"](model(ids, mask)), labels) * (len(rows) / n_rows)
                 (scaler.scale(loss) if scaler else loss).backward()
@@ -225,9 +230,7 @@ def fit(cfg, tasks, model, run, data, resume=False, head_from=None):
             norm = torch.nn.utils.clip_grad_norm_(params, cfg.clip)
             if not scaler:  # fp16's scaler skips inf steps itself; otherwise a bad gradient must stop the run
                 loss_sum += torch.where(norm.isfinite(), 0.0, float("nan"))  # no sync: checked at log points
-            scaler.step(opt) if scaler else opt.step()
-            if scaler:
-                scaler.update()
+            (scaler.step(opt), scaler.update()) if scaler else opt.step()  # fp16: step, then adapt the scale
             sched.step()
             opt.zero_grad(set_to_none=True)
             state["step"], since = state["step"] + 1, since + 1
