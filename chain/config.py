@@ -59,6 +59,7 @@ class Config:
     layer: int = -1  # retrieval: hidden_states index (0 = embeddings); -1 = jiant's 14 of 24 at the same relative depth (7 of 12 on base)
     pool: str = "mean"  # retrieval: mean over non-pad tokens, or cls (<s>)
     eval_batch_size: int = 64  # sequences per evaluation batch
+    qa_decode: str = "reference"  # QA labels/answers: reference (jiant/HF: whole words, get_final_text, max-context) or offsets (overlap, context[offsets])
 
     def check(self):
         """Every value within its range, or one line naming the key, its value and what it must be."""
@@ -92,7 +93,7 @@ RULES = [  # (key, test, what it must be)
 
 
 CHOICES = dict(dtype=("fp32", "bf16", "fp16"), device=("auto", "cpu", "cuda"), pool=("mean", "cls"),
-               sampling=("proportional", "uniform"), select_on=("train", "target"))
+               sampling=("proportional", "uniform"), qa_decode=("reference", "offsets"), select_on=("train", "target"))
 
 
 def explained() -> dict:

@@ -51,6 +51,7 @@ def fingerprint(examples):
 
 def load_split(cfg, task, split, lang="en"):
     name = task.__name__.split(".")[-1]
+    heads.ROUTE = cfg.qa_decode  # QA labels and answer text (tasks/lib/heads.py): every command loads its data here
     examples, skipped = task.load(cfg.data_dir, split, lang)
     return common.check_skipped(examples, skipped, cfg.max_bad_rows, f"{name} {split} {lang}")
 
@@ -80,7 +81,8 @@ def decode(task, examples, features, pred):
         for f, p in zip(features, pred):
             by_example.setdefault(f["example"], ([], []))
             by_example[f["example"]][0].append(f), by_example[f["example"]][1].append(p)
-        return ({examples[i]["id"]: heads.decode(examples[i]["context"], fs, ps, v2=getattr(task, "V2", False))
+        return ({examples[i]["id"]: heads.decode(examples[i]["context"], fs, ps, v2=getattr(task, "V2", False),
+                                                 align=examples[i].get("align", True))
                  for i, (fs, ps) in by_example.items()}, {e["id"]: [t for _, t in e["answers"]] for e in examples})
     if task.HEAD == "tag":  # the first sub-token of each word carries its prediction
         guess = [[] for _ in examples]
@@ -103,7 +105,7 @@ def measure(task, examples, guess, gold):
     """Metrics of decoded predictions against the gold (decode's terms)."""
     if task.HEAD == "span":
         lang = examples[0].get("lang")  # MLQA's test sets: its own per-language normalisation
-        return metrics.mlqa(guess, gold, lang) if lang else metrics.squad(guess, gold)
+        return metrics.mlqa(guess, gold, lang) if lang else metrics.squad(guess, gold, getattr(task, "V2", False))
     if task.HEAD == "tag":  # seqeval chunk F1 per sentence (XTREME)
         return metrics.chunk_prf(gold, guess)
     result = {"accuracy": metrics.accuracy(guess, gold)}

@@ -1,6 +1,9 @@
 """MLQA: extractive QA, a target; trains on SQuAD v1.1 (English), zero-shot test with the question in the
 context's language (SPEC §3). Scored with MLQA's own normalisation (tasks/lib/metrics.py: mlqa).
 Files: <data-dir>/mlqa/MLQA_V1/test/test-context-{lang}-question-{lang}.json (MLQA_V1.zip).
+Answer text (--qa-decode reference, the default) follows jiant, the paper's pipeline: HF's
+compute_predictions_logits with get_final_text, except zh, where jiant skips that alignment
+(skip_get_final_text) and returns the detokenized pieces; XTREME's run_squad aligns zh too.
 """
 from tasks import squad_v1
 from tasks.lib import common
@@ -17,5 +20,5 @@ def load(data_dir, split, lang="en"):
     path = f"MLQA_V1/test/test-context-{lang}-question-{lang}.json"
     examples, skipped = squad_v1.read(common.data_file(data_dir, "mlqa", path))
     for e in examples:
-        e["lang"] = lang  # the scorer normalises per language
+        e["lang"], e["align"] = lang, lang != "zh"  # the scorer normalises per language; jiant: zh unaligned
     return examples, skipped

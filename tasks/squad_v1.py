@@ -2,8 +2,12 @@
 
 Files: <data-dir>/squad_v1/{train-v1.1.json, dev-v1.1.json} from rajpurkar's SQuAD-explorer (SPEC §2-3).
 An example becomes one feature per doc-stride window (tasks/lib/heads.py: windows, decode). Metric: SQuAD
-EM/F1 (tasks/lib/metrics.py); the selection metric is F1. `--task squad_v1@de`: XTREME's translate-train
-SQuAD, <data-dir>/squad_v1/translate-train/squad.translate.train.en-de.json (selection stays English).
+EM/F1 by the v1.1 script (tasks/lib/metrics.py); the selection metric is F1. Labels and answer text follow
+HF's squad.py / squad_metrics.py as XTREME's run_squad and jiant run them (--qa-decode reference, the
+default): a training answer moves to whole-word token boundaries, and one not found in the context's
+whitespace words is dropped (`keep_found`); --qa-decode offsets keeps xstilts' earlier overlap labels.
+`--task squad_v1@de`: XTREME's translate-train SQuAD, <data-dir>/squad_v1/translate-train/
+squad.translate.train.en-de.json (selection stays English).
 """
 from tasks.lib import common, heads
 
@@ -46,9 +50,30 @@ def load(data_dir, split, lang="en"):
     if split not in FILES:
         raise common.UserError(f"squad has no split {split!r}; it has {', '.join(FILES)}.")
     if split == "train" and lang != "en":  # XTREME's layout: translate-train/squad.translate.train.en-{lang}.json
-        return read(common.data_file(data_dir, "squad_v1", f"translate-train/squad.translate.train.en-{lang}.json",
-                                     f" LANG={lang}"))
-    return read(common.data_file(data_dir, __name__.split(".")[-1], FILES[split]))
+        path = common.data_file(data_dir, "squad_v1", f"translate-train/squad.translate.train.en-{lang}.json",
+                                f" LANG={lang}")
+    else:
+        path = common.data_file(data_dir, __name__.split(".")[-1], FILES[split])
+    return keep_found(*read(path), path.name) if split == "train" else read(path)
+
+
+def found(context, answer):
+    """HF squad.py's test: the answer text, whitespace collapsed, is in the whitespace words that hold it."""
+    ws, of = heads.words(context)
+    first, last = of[answer[0]], of[min(answer[0] + len(answer[1]), len(of)) - 1]
+    return " ".join(answer[1].split()) in " ".join(ws[first:last + 1])
+
+
+def keep_found(examples, skipped, what):
+    """Training examples whose first answer HF's squad.py can label (`found`); the others are dropped, as
+    the reference does, and counted (--qa-decode offsets keeps them all)."""
+    if heads.ROUTE == "offsets":
+        return examples, skipped
+    kept = [e for e in examples if e["impossible"] or not e["answers"] or found(e["context"], e["answers"][0])]
+    if len(kept) < len(examples):
+        print(f"note: {what}: dropped {len(examples) - len(kept)} of {len(examples)} examples whose answer is not "
+              "found in the context's whitespace words (HF squad.py's rule)")
+    return kept, skipped
 
 
 def encode(examples, tok, max_len):

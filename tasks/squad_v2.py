@@ -1,7 +1,8 @@
 """SQuAD v2.0: SQuAD with unanswerable questions — predicting the `<s>` position means "no answer".
 
 Files: <data-dir>/squad_v2/{train-v2.0.json, dev-v2.0.json} from rajpurkar's SQuAD-explorer (SPEC §2).
-Everything else is SQuAD v1.1's (tasks/squad_v1.py); decoding uses the v2 no-answer rule.
+Everything else is SQuAD v1.1's (tasks/squad_v1.py: HF squad.py's labels and answer text by default);
+decoding uses HF's v2 no-answer rule, scoring the v2.0 script's (F1 = 1 when both sides are empty).
 """
 from tasks import squad_v1
 
@@ -15,4 +16,5 @@ def load(data_dir, split, lang="en"):
     from tasks.lib import common
     if split not in FILES:
         raise common.UserError(f"squad_v2 has no split {split!r}; it has {', '.join(FILES)}.")
-    return read(common.data_file(data_dir, "squad_v2", FILES[split]))
+    examples, skipped = read(common.data_file(data_dir, "squad_v2", FILES[split]))
+    return squad_v1.keep_found(examples, skipped, "squad_v2 train") if split == "train" else (examples, skipped)

@@ -1,7 +1,9 @@
 """TyDiQA-GoldP: extractive QA with the gold passage, a target. Trains on the English part of the GoldP
 training set only (ids starting "english-"); the dev sets serve as test, one per language (SPEC §3).
 Files: <data-dir>/tydiqa/tydiqa-goldp-v1.1-train.json and tydiqa-goldp-v1.1-dev/tydiqa-goldp-dev-{lang}.json
-(XTREME's per-language split of the dev file). SQuAD EM/F1.
+(XTREME's per-language split of the dev file). SQuAD v1.1 EM/F1. Labels and answer text (--qa-decode
+reference, the default) follow jiant, the paper's pipeline, through HF's squad.py / squad_metrics.py:
+whole-word training labels (answers not found dropped), get_final_text for every language.
 """
 from tasks import squad_v1
 from tasks.lib import common
@@ -19,7 +21,7 @@ def load(data_dir, split, lang="en"):
         if examples and not english:
             raise common.UserError(f"{path} has no rows for language en (ids english-...); is it the GoldP "
                                    "training file?")
-        return english, skipped
+        return squad_v1.keep_found(english, skipped, "tydiqa train")
     if split == "dev" and lang == "en" or split == "test":
         return squad_v1.read(common.data_file(data_dir, "tydiqa", f"tydiqa-goldp-v1.1-dev/tydiqa-goldp-dev-{lang}.json"))
     raise common.UserError("tydiqa has splits train (English), dev (English dev) and test (per-language dev).")

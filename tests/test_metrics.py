@@ -59,12 +59,21 @@ def test_squad_normalisation_hand_computed(pred, gold, em, f1):
     assert result["exact_match"] == pytest.approx(100 * em) and result["f1"] == pytest.approx(100 * f1)
 
 
+def test_squad_f1_when_both_sides_normalise_to_empty():
+    """"a" and "The" both normalise to nothing (articles dropped): EM 1 in both scripts; F1 0 by v1.1's rule
+    (no common token: XQuAD, TyDiQA), 1 by v2.0's (both empty agree: SQuAD v2)."""
+    assert metrics.squad({"q": "a"}, {"q": ["The"]}) == {"exact_match": 100.0, "f1": 0.0}
+    assert metrics.squad({"q": "a"}, {"q": ["The"]}, v2=True) == {"exact_match": 100.0, "f1": 100.0}
+    assert metrics.squad({"q": ""}, {"q": ["Paris"]}, v2=True)["f1"] == metrics.squad({"q": ""}, {"q": ["Paris"]})["f1"] == 0
+
+
 def test_span_scoring_uses_mlqa_rules_for_mlqa_test_sets(tok):
     from tasks import mlqa
     from tasks.lib import heads
     from chain import train
     context = "北京是中国的首都。"
-    examples = [dict(id="q", question="首都?", context=context, answers=[(0, "北京")], impossible=False, lang="zh")]
+    examples = [dict(id="q", question="首都?", context=context, answers=[(0, "北京")], impossible=False, lang="zh",
+                     align=False)]  # as mlqa.load sets it for zh: jiant's pieces, not get_final_text's whole word
     features = mlqa.encode(examples, tok, 64)
     logits = []
     for f in features:  # point at the span "北京是" : one extra character
@@ -73,7 +82,7 @@ def test_span_scoring_uses_mlqa_rules_for_mlqa_test_sets(tok):
         end = next(k for k, (s, e) in enumerate(f["offsets"]) if s < 3 <= e) + f["first"]
         lg[start, 0], lg[end, 1] = 10.0, 10.0
         logits.append(lg)
-    predicted = heads.decode(context, features, logits)
+    predicted = heads.decode(context, features, logits, align=False)
     result = train.score(mlqa, examples, features, logits)
     assert predicted.startswith("北京") and result == metrics.mlqa({0: predicted}, {0: ["北京"]}, "zh")
     assert 0 < result["f1"] < 100  # per-character F1: partial credit that SQuAD's whitespace rule would not give

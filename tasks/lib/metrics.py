@@ -1,8 +1,9 @@
 """Metrics as the literature reports them (SPEC §5): numbers ×100, per-task score = mean over languages.
 
 squad: the official SQuAD v1.1/v2.0 evaluation — lowercase, drop ASCII punctuation, drop English articles,
-split on whitespace; EM and token F1 take the max over gold answers; a question with no gold answer (v2)
-is right only when the prediction is empty too.
+split on whitespace; EM and token F1 take the max over gold answers. Each script's own F1 rule when a side
+normalises to nothing ("a" vs "The"): v1.1 (XQuAD, TyDiQA in XTREME) scores 0, v2.0 scores 1 when both
+are empty — so a question with no gold answer (v2) is right only when the prediction is empty too.
 """
 import re
 import string
@@ -29,16 +30,17 @@ def squad_normalize(text):
     return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
 
 
-def squad_f1(pred, gold):
+def squad_f1(pred, gold, v2=False):
     p, g = squad_normalize(pred).split(), squad_normalize(gold).split()
-    if not p or not g:
+    if v2 and (not p or not g):
         return float(p == g)
     common = sum((Counter(p) & Counter(g)).values())
     return 0.0 if not common else 2 * common / (len(p) + len(g))
 
 
-def squad(predictions, answers):
-    """predictions {id: text}; answers {id: [gold texts]} (empty list = unanswerable) → EM and F1 ×100."""
+def squad(predictions, answers, v2=False):
+    """predictions {id: text}; answers {id: [gold texts]} (empty list = unanswerable) → EM and F1 ×100 by
+    the v1.1 script, or v2.0's."""
     missing = sorted(set(answers) - set(predictions))
     if missing:
         raise ValueError(f"squad: no prediction for {len(missing)} questions, e.g. {missing[0]}")
@@ -46,7 +48,7 @@ def squad(predictions, answers):
     for qid, golds in answers.items():
         golds = golds or [""]
         em += max(float(squad_normalize(predictions[qid]) == squad_normalize(g)) for g in golds)
-        f1 += max(squad_f1(predictions[qid], g) for g in golds)
+        f1 += max(squad_f1(predictions[qid], g, v2) for g in golds)
     return {"exact_match": 100.0 * em / len(answers), "f1": 100.0 * f1 / len(answers)}
 
 
