@@ -189,6 +189,7 @@ def fit(cfg, tasks, model, run, data, resume=False, head_from=None):
     per_epoch = [[min(math.ceil(len(order(n, e)) / accum), most) for e in range(math.ceil(cfg.epochs))] for n in names]
     total = cfg.max_steps or max(1, sum(sum(p[:-1]) + round((cfg.epochs - len(p) + 1) * p[-1]) for p in per_epoch))
     probs = sampling_probs([len(j["train_f"]) for j in jobs.values()], cfg)
+    last = all(getattr(j["task"], "SELECT", "best") == "last" for j in jobs.values())  # XTREME-R's XCOPA: final state
     warm = int(cfg.warmup * total)  # linear warm-up, then linear decay to 0
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: s / max(1, warm) if s < warm else
                                               max(0.0, (total - s) / max(1, total - warm)))
@@ -254,7 +255,7 @@ def fit(cfg, tasks, model, run, data, resume=False, head_from=None):
                            for n, j in jobs.items()}
                     value = sum(dev[n][jobs[n]["task"].METRIC] for n in names) / len(names)  # mean of main metrics
                     record["dev"] = dev[name] if len(names) == 1 else dev
-                    if state["best"] is None or value > state["best"]:
+                    if state["best"] is None or value > state["best"] or last:
                         state.update(best=value, best_step=step, best_metrics=dev, stale=0)
                         tensors = {f"encoder.{k}": v for k, v in model.state_dict().items()}
                         tensors.update({f"head.{n}.{k}": v for n, h in heads.items() for k, v in h.state_dict().items()})

@@ -1,5 +1,5 @@
-"""XNLI: the cross-lingual NLI target. Trains on MNLI (English), selects on XNLI English dev, and is
-evaluated zero-shot on the test set of 15 languages (SPEC §3).
+"""XNLI: the cross-lingual NLI target. Trains on MNLI (English), selects on MNLI dev-matched (jiant;
+--select-on target: XNLI English dev), and is evaluated zero-shot on the test set of 15 languages (SPEC §3).
 
 Files, either layout: <data-dir>/xnli/{dev,test}-{lang}.tsv — XTREME's preparation: premise, hypothesis,
 label, no header — or <data-dir>/xnli/XNLI-1.0/xnli.{dev,test}.tsv — the official zip: header, col0

@@ -76,7 +76,6 @@ def test_xcopa_recipe_is_xtreme_r_train_xcopa_sh(task):
     assert get_task(task).SELECT == "last"  # load_best_model_at_end is off: the final state is kept
 
 
-@pytest.mark.xfail(reason="needs chain/train.py to honour a task's SELECT = 'last' (issue 11 item 7)", strict=False)
 def test_copa_keeps_its_last_state_not_the_best_on_dev(tmp_path, tiny_dir):
     from safetensors import safe_open
 
