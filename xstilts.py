@@ -120,7 +120,7 @@ def cmd_eval(args):
     cfg = replace(cfg, task=args.target, model=str(encoder))  # config.yaml records what was evaluated
     results, files = evaluate(cfg, args.target, cfg.init, langs)
     if (Path(encoder) / "config.json").is_file():  # the retrieval layer -1 resolved: the index actually used
-        from chain.plan import read_config
+        from model.load import read_config
         from chain.runs import auto_layer
         cfg = replace(cfg, layer=auto_layer(cfg.layer, read_config(Path(encoder) / "config.json").num_hidden_layers))
     run.mkdir(parents=True, exist_ok=True)  # new, or what a killed evaluation left: written afresh

@@ -146,9 +146,8 @@ def preflight(stages):
         found = [p for p in (Path(root) / "encoder" / "config.json", Path(root) / "config.json") if p.is_file()]
         try:
             device_of(s.cfg)
-            if s.cfg.dtype == "fp16" and device_of(s.cfg).type != "cuda":
-                raise UserError("--dtype fp16 needs a CUDA GPU; use bf16 or fp32 on CPU.")
             if found:  # a hub id is checked when it loads
+                from model.load import read_config
                 check_model(s.cfg, read_config(found[0]), s.kind == "eval" and retrieval(s.task), str(root))
         except UserError as e:
             problems.append(str(e)) if str(e) not in problems else None
@@ -171,17 +170,6 @@ def preflight(stages):
                 problems.append(str(e))
     if problems:  # the count, and the first 8 named: the line stays readable
         raise UserError(f"{len(problems)} problem(s) before any training: " + " | ".join(problems[:8]))
-
-
-def read_config(path):
-    from model.xlmr import XLMRConfig
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(raw, dict):
-            raise ValueError("not a JSON object")
-        return XLMRConfig.from_dict(raw, source=str(path))
-    except ValueError as e:
-        raise UserError(f"{path}: not valid JSON ({e}); re-download or fix it.") from None
 
 
 def execute(stages, resume=True, on_done=None):

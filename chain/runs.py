@@ -86,7 +86,10 @@ def device_of(cfg):
     import torch
     if cfg.device == "cuda" and not torch.cuda.is_available():
         raise UserError("--device cuda: this torch sees no CUDA GPU; use --device cpu (or auto).")
-    return torch.device("cuda" if cfg.device != "cpu" and torch.cuda.is_available() else "cpu")
+    device = torch.device("cuda" if cfg.device != "cpu" and torch.cuda.is_available() else "cpu")
+    if cfg.dtype == "fp16" and device.type != "cuda":
+        raise UserError("--dtype fp16 needs a CUDA GPU; use bf16 or fp32 on CPU.")
+    return device
 
 
 def encoder_of(init, device, flag="--init"):
@@ -129,8 +132,6 @@ def train_stage(cfg, task_names, init, resume, head_from=None, flag="--init"):
     tasks = {n: get_task(n.split("@")[0]) for n in task_names.split(",")}  # mnli@hi: MNLI in Hindi
     data = {n: load_data(cfg, t, n.split("@")[1] if "@" in n else cfg.lang)  # bad data stops here, before a run dir
             for n, t in tasks.items()}
-    if cfg.dtype == "fp16" and device_of(cfg).type != "cuda":
-        raise UserError("--dtype fp16 needs a CUDA GPU; use bf16 or fp32 on CPU.")
     model = encoder_of(init, device_of(cfg), flag)
     check_model(cfg, model.config, what=f"{flag} {init}")
     run = open_run(cfg, resume)

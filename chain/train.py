@@ -377,7 +377,7 @@ def restore(run, model, heads, opt, sched, scaler):
     log = run / "metrics.jsonl"  # steps logged after this checkpoint will be logged again
     if log.exists():
         kept = [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
-                if parsed(line) and parsed(line)["step"] <= state["step"]]  # a torn last line is dropped
+                if (record := parsed(line)) and record["step"] <= state["step"]]  # a torn last line is dropped
         atomic_write(log, lambda tmp: Path(tmp).write_text("".join(line + "\n" for line in kept), encoding="utf-8"))
     best = run / "best.safetensors"
     if state["best"] is not None and not best.exists():

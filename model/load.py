@@ -106,14 +106,23 @@ def open_safetensors(f):
         raise UserError(f"{f}: cannot be read as safetensors ({e}); re-download it (git lfs pull?).") from None
 
 
+def config_json(path) -> dict:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise UserError(f"{path}: not valid JSON ({e}); re-download or fix it.") from None
+
+
+def read_config(path) -> XLMRConfig:
+    """config.json, every value checked, no weights read: what preflight uses before loading anything."""
+    return XLMRConfig.from_dict(config_json(path), source=str(path))
+
+
 def load_model(name_or_path, device="cpu") -> XLMR:
     folder = resolve(name_or_path)
     if not (folder / "config.json").exists():
         raise UserError(f"{folder}: no config.json; a checkpoint folder needs config.json and *.safetensors.")
-    try:
-        raw = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except ValueError as e:
-        raise UserError(f"{folder / 'config.json'}: not valid JSON ({e}); re-download or fix it.") from None
+    raw = config_json(folder / "config.json")
     config = XLMRConfig.from_dict(raw, source=str(folder / "config.json"))
     where = read_checkpoint(folder)
     mlm_head = "lm_head.bias" in where

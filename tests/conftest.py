@@ -61,3 +61,12 @@ def pair_batch(tok):
     b = tatoeba("ara", 6)
     encs = tok(a[:3], b[:3], max_len=128) + tok(a[3:], max_len=128) + tok(["Hi"], max_len=128)
     return tok.pad(encs)
+
+
+@pytest.fixture(scope="session")
+def demo_root(tmp_path_factory):
+    """The demo world (tiny model, official-format data), built once; tests write their runs elsewhere."""
+    from data_scripts import demo
+    root = tmp_path_factory.mktemp("demo")
+    demo.main(root)
+    return root

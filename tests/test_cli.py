@@ -9,16 +9,9 @@ import numpy as np
 import pytest
 
 import xstilts
-from data_scripts import demo
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-@pytest.fixture(scope="module")
-def demo_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo")
-    demo.main(root)
-    return root
 
 
 def base(root, runs, *more):

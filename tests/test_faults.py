@@ -15,7 +15,6 @@ import torch
 from safetensors.torch import load_file
 
 import xstilts
-from data_scripts import demo
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTRA = ["--epochs", "3", "--max-train-examples", "200", "--save-every", "5", "--eval-every", "10",
@@ -58,12 +57,6 @@ import xstilts
 sys.exit(xstilts.main(sys.argv[1:]))
 """
 
-
-@pytest.fixture(scope="module")
-def demo_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo")
-    demo.main(root)
-    return root
 
 
 def train_argv(root, runs, name, *more):

@@ -8,7 +8,7 @@ import json
 import re
 
 import pytest
-from test_every_task import FIXTURES, lang_split
+from test_every_task import FIXTURES, data, lang_split  # noqa: F401 (data: the fixture files, per module)
 
 from model import UserError
 from tasks.lib import common, submission
@@ -37,15 +37,6 @@ def mutate(rel, data, how):
     lines[i] = lines[i][:at] + insert + lines[i][at:]
     return b"\n".join(lines)
 
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    d = tmp_path_factory.mktemp("malformed")
-    for files in FIXTURES.values():
-        for rel, text in files.items():
-            (d / rel).parent.mkdir(parents=True, exist_ok=True)
-            (d / rel).write_text(text, encoding="utf-8")
-    return d
 
 
 def outcome(name, data, monkeypatch=None):

@@ -7,15 +7,8 @@ import torch
 from safetensors.torch import load_file
 
 import xstilts
-from data_scripts import demo
 from chain import train
 
-
-@pytest.fixture(scope="module")
-def demo_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo")
-    demo.main(root)
-    return root
 
 
 def args(root, runs, name, *extra):
