@@ -172,3 +172,12 @@ def test_embed_of_an_empty_input_says_empty_and_a_full_disk_says_so(demo_root, t
     monkeypatch.setattr(np, "save", full)
     assert xstilts.main([*argv[:4], str(tmp_path / "s.txt"), *argv[5:]]) == 2
     assert "the disk is full" in one_line(capsys)
+
+
+def test_preflight_names_each_missing_file_once(demo_root, tmp_path, capsys):
+    (tmp_path / "c.yaml").write_text("task: mnli\ntargets: [xnli]\nlangs: [de]\n")  # XNLI trains on MNLI too
+    argv = ["run", "--config", str(tmp_path / "c.yaml"), *base(demo_root, tmp_path / "runs")[2:],
+            "--data-dir", str(tmp_path / "nodata"), "--model", str(demo_root / "model")]
+    assert xstilts.main(argv) == 2
+    problems = one_line(capsys).split("before any training: ")[1].split(" | ")
+    assert len(problems) == len(set(problems)) and sum("mnli/train.tsv" in p for p in problems) == 1
