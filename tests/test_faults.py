@@ -64,14 +64,20 @@ def train_argv(root, runs, name, *more):
             "--runs-dir", str(runs), "--name", name, *EXTRA, *more]
 
 
-def launch(argv, kill="", after=None):
-    """Run xstilts in a child process (1 thread: bit-exact on CPU); after=s: SIGKILL it from outside then."""
+def launch(argv, kill="", past=None, log=None, jitter=0.0):
+    """Run xstilts in a child process (1 thread: bit-exact on CPU). past=N: SIGKILL it from outside `jitter`
+    seconds after its log (`log`) first shows step N or later: a moment inside the run, whatever the speed."""
     env = dict(os.environ, KILL=kill, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-c", PRELUDE, *argv], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
-    if after is not None:
-        time.sleep(after)
-        proc.send_signal(signal.SIGKILL)
+    while past is not None and proc.poll() is None:
+        steps = [json.loads(line)["step"] for line in (log.read_text().splitlines() if log.exists() else [])
+                 if line.endswith("}")]
+        if steps and steps[-1] >= past:
+            time.sleep(jitter)
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.01)
     _, err = proc.communicate(timeout=300)
     return proc.returncode, err
 
@@ -88,9 +94,8 @@ def outcome(run):
 
 @pytest.mark.slow
 def test_sigkill_at_random_points_and_inside_every_write_then_resume_is_bit_identical(demo_root, tmp_path):
-    start = time.perf_counter()
     assert launch(train_argv(demo_root, tmp_path, "whole"))[0] == 0
-    took, want = time.perf_counter() - start, outcome(tmp_path / "whole")
+    want = outcome(tmp_path / "whole")
     rng = random.Random(7)
     # inside each kind of write, each kill landing on the resume of the previous one
     kills = ["step:4", "best:10", "ckpt:15", f"step:{rng.randint(21, 30)}", "ckpt:35", "final"]
@@ -101,8 +106,10 @@ def test_sigkill_at_random_points_and_inside_every_write_then_resume_is_bit_iden
         assert not (tmp_path / "killed" / "results.json").exists()  # a killed run never looks finished
     # and from outside, at random moments of the run (startup, training, evaluation or a write)
     shot = train_argv(demo_root, tmp_path, "shot")
-    codes = [launch(shot + (["--resume"] if i else []), after=rng.uniform(0.4, 0.9) * took)[0] for i in range(3)]
-    assert codes[0] == -signal.SIGKILL  # at least the first shot lands inside the run
+    for i, (low, high) in enumerate(((5, 15), (16, 26), (27, 34))):  # 39 steps; a kill somewhere past each step
+        rc, err = launch(shot + (["--resume"] if i else []), past=rng.randint(low, high),
+                         log=tmp_path / "shot" / "metrics.jsonl", jitter=rng.uniform(0, 0.1))
+        assert rc == -signal.SIGKILL, (i, err[-2000:])  # it landed inside the run
     for name, resume in (("killed", argv), ("shot", shot)):
         rc, err = launch(resume + ["--resume"])
         assert rc == 0, err[-2000:]
