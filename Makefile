@@ -9,12 +9,20 @@ SUITE ?= xtreme
 STUDY ?= volume
 ARGS ?=
 
-.PHONY: help test test-fast bench demo demo-study study intermediate target eval eval-all score run data lines
+.PHONY: help test test-fast test-latest lock-dev bench demo demo-study study intermediate target eval eval-all score run data lines
+
+# Runtime packages at their floors (`pkg>=X` in requirements.txt installed as `pkg==X`) plus the exact test pins:
+# the environment CI tests. `make test-latest` tries the other end, the newest release of everything.
+FLOORS = sed -n 's/^\([A-Za-z0-9_.-]*\)>=\([0-9][^ ]*\).*/\1==\2/p' requirements.txt
+DIRECT_DEV = sed '/^\# What they pull in/,$$d' requirements-dev.txt
+NAMES = sed -n 's/^\([A-Za-z0-9_.-]*\)[=>].*/\1/p'
+LATEST := .venv-latest
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt -r requirements-dev.txt
+	$(FLOORS) > $(VENV)/floors.txt
+	$(PY) -m pip install -q -r requirements.txt -r requirements-dev.txt -c $(VENV)/floors.txt
 	touch $@
 
 help:  ## this list
@@ -29,6 +37,24 @@ test: $(VENV)/.installed  ## the whole suite (slow tests included), as CI runs i
 
 test-fast: $(VENV)/.installed  ## skip the tests marked slow
 	$(PY) -m pytest tests -m "not slow"
+
+test-latest:  ## early warning: the newest release of every dependency (torch stays pinned) in $(LATEST)/, then the suite
+	rm -rf $(LATEST) && $(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install -q --upgrade pip
+	$(LATEST)/bin/python -m pip install -q --upgrade torch==2.13.0 $$($(NAMES) requirements.txt | grep -v '^torch$$') $$($(DIRECT_DEV) | $(NAMES))
+	@$(LATEST)/bin/python -m pip freeze | grep -i -E "^($$({ $(NAMES) requirements.txt; $(DIRECT_DEV) | $(NAMES); } | sed 's/[-_]/[-_]/g' | paste -sd'|'))=="
+	$(LATEST)/bin/python -m pytest tests $(ARGS)
+
+lock-dev:  ## after changing a pin in requirements-dev.txt: re-resolve the pins of what it pulls in (at the runtime floors)
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	$(FLOORS) > .venv-lock/floors.txt
+	$(DIRECT_DEV) > .venv-lock/direct.txt
+	.venv-lock/bin/python -m pip install -q -r requirements.txt -r .venv-lock/direct.txt -c .venv-lock/floors.txt
+	{ cat .venv-lock/direct.txt; sed -n '/^# What they pull in/,/^# fresh venv/p' requirements-dev.txt; \
+	  .venv-lock/bin/python -m pip freeze | awk -v skip="$$({ $(NAMES) requirements.txt; $(NAMES) .venv-lock/direct.txt; } | tr '\n' ' ')" \
+	  'BEGIN { n = split(tolower(skip), a, " "); for (i = 1; i <= n; i++) { gsub("_", "-", a[i]); s[a[i]] = 1 } } \
+	   { split($$0, p, "=="); k = tolower(p[1]); gsub("_", "-", k); if (!(k in s)) print }'; } > requirements-dev.txt.tmp
+	mv requirements-dev.txt.tmp requirements-dev.txt && rm -rf .venv-lock
 
 demo: $(VENV)/.installed  ## the whole chain offline on a tiny model and sample data (runs/demo/)
 	$(PY) data_scripts/demo.py
@@ -66,11 +92,11 @@ run: $(VENV)/.installed  ## make run CONFIG=exp.yaml
 data: $(VENV)/.installed  ## make data TASK=xnli: official files into $(DATA)/<task>/ [LANG=hi,sw|all: translated mnli, squad_v1]
 	$(PY) -m data_scripts.$(TASK) --data-dir $(DATA) $(if $(filter command line,$(origin LANG)),--lang $(LANG))
 
-bench: $(VENV)/.installed  ## xstilts vs transformers: tokens/s, memory, useful FLOP/s (kernels/RESULTS.md)
-	$(PY) kernels/bench.py
+bench: $(VENV)/.installed  ## xstilts vs transformers: tokens/s, memory, useful FLOP/s (bench/RESULTS.md)
+	$(PY) bench/bench.py
 
 lines:  ## line counts for the README's reading list
-	@wc -l xstilts.py model/*.py kernels/attention.py tasks/*.py | sort -n
+	@wc -l xstilts.py model/*.py xkernels/attention.py tasks/*.py | sort -n
 
 need-%:  # checked before anything installs or runs: `make target` without INIT= says so
 	@test -n "$($*)" || { echo "make $(MAKECMDGOALS): give $*= (see make help: INIT=runs/<run>, TARGET=<task>)" >&2; exit 2; }

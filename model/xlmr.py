@@ -2,9 +2,9 @@
 
 Numerics follow Hugging Face `modeling_xlm_roberta.py` (parity: tests/test_xlmr.py); weights come from
 model/load.py, which also fuses query/key/value into one Linear. Two layouts run the same weights:
-  padded    x (B, T, H) with a key mask — attention via kernels.attention.sdpa (or .reference);
+  padded    x (B, T, H) with a key mask — attention via xkernels.attention.sdpa (or .reference);
   unpadded  x (N, H), the N real tokens of the batch packed, cu (B+1,) offsets — no Linear, LayerNorm
-            or GELU work is spent on padding; attention via kernels.attention.varlen.
+            or GELU work is spent on padding; attention via xkernels.attention.varlen.
 `model.attention` picks the route ("unpadded" by default; "sdpa" and "reference" for tests and benches).
 Mixed precision: run under torch.autocast (see `autocast` below); LayerNorm, softmax and the residual
 stream stay fp32 whatever the autocast dtype.
@@ -18,7 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-from kernels import attention as attn
+from xkernels import attention as attn
 from model import UserError
 
 

@@ -1,10 +1,10 @@
-"""kernels/attention.py: the fast routes against the plain-math reference, and the unpadded encoder
+"""xkernels/attention.py: the fast routes against the plain-math reference, and the unpadded encoder
 against the padded one on batches of very different lengths (fp32, 1e-5). CUDA cases skip without a GPU."""
 import pytest
 import torch
 from conftest import hf_checkpoint
 
-from kernels import attention as attn
+from xkernels import attention as attn
 from model.load import load_model
 
 LENGTHS = [1, 7, 300, 33, 2, 129]

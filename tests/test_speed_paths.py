@@ -128,7 +128,7 @@ def test_cuda_graphs_with_buckets_train_like_eager(demo_root, tmp_path):
 
 @pytest.mark.slow
 def test_bench_loop_mode_runs_on_cpu():
-    out = subprocess.run([sys.executable, str(ROOT / "kernels" / "bench.py"), "--loop"], capture_output=True,
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "bench.py"), "--loop"], capture_output=True,
                          text=True, timeout=180, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-2000:]
     rows = [line.split("|") for line in out.stdout.splitlines() if line.startswith("| xstilts")]

@@ -10,7 +10,7 @@ XLM-R trains with attention dropout 0.1, so `FlashVarlen` calls the same two ops
 draws its Philox mask in the forward and replays it from rng_state in the backward): training stays unpadded
 and never meets cuDNN's per-length plans. The route is chosen once, at import (VARLEN), after a one-batch probe
 of both ops; tests set it to False to force the portable route.
-Parity: tests/test_attention.py. Speed: kernels/bench.py.
+Parity: tests/test_attention.py. Speed: bench/bench.py.
 """
 import math
 

@@ -1,9 +1,9 @@
 """Benchmark: xstilts vs Hugging Face transformers (SDPA attention) on the same weights and batches.
 
-  make bench          # = python kernels/bench.py [--batch-size 32] [--batches N] [--routes unpadded,sdpa]
+  make bench          # = python bench/bench.py [--batch-size 32] [--batches N] [--routes unpadded,sdpa]
                       #   [--bucket 64] [--fixed] [--compile reduce-overhead]  (shape buckets, one repeated
                       #   batch, a torch.compile'd xstilts row)
-  python kernels/bench.py --loop [--shape large] [--examples 1000]   # the whole training loop vs a HF Trainer
+  python bench/bench.py --loop [--shape large] [--examples 1000]   # the whole training loop vs a HF Trainer
 Rows: inference forward and training step (forward + backward) × fp32 / bf16 at XLM-R-base shape; on CUDA
 also XLM-R-large bf16. Batches: the real XNLI German premise/hypothesis pairs of ../shared/data/xnli_de,
 tokenized with the real XLM-R tokenizer (max 256, SPEC §6) and shuffled into batches, so lengths follow
@@ -15,7 +15,7 @@ Each (shape, step, dtype) runs in its own subprocess; inside it the implementati
 batch, so a slow moment of a shared machine hits both alike. CPU: one warm-up batch, perf_counter. CUDA: every
 timed batch runs once first (its time, per new shape, is the "first sight" column: plan builds, compilation),
 then each batch is timed with CUDA events: median and p10-p90 per row. --loop times `xstilts.py intermediate`
-end to end against transformers' Trainer (see `loop`). Results: kernels/RESULTS.md.
+end to end against transformers' Trainer (see `loop`). Results: bench/RESULTS.md.
 """
 import argparse
 import json

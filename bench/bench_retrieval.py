@@ -1,7 +1,7 @@
 """Memory of the retrieval search (tasks/lib/common.py topk / nearest) at XTREME-R pool sizes: each row runs in a
 fresh process on random unit vectors and reports the peak resident memory above the two vector matrices.
 The score block is bounded by common.topk's budget (2**26 floats = 256 MB), whatever the pool size.
-  python kernels/bench_retrieval.py [--pool 400000] [--hidden 1024] [--queries 2000,8000] [--device cpu]
+  python bench/bench_retrieval.py [--pool 400000] [--hidden 1024] [--queries 2000,8000] [--device cpu]
 """
 import argparse
 import json
