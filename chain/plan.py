@@ -152,6 +152,9 @@ def preflight(stages):
             if found:  # a hub id is checked when it loads
                 from model.load import read_config
                 check_model(s.cfg, read_config(found[0]), s.kind == "eval" and retrieval(s.task), str(root))
+            elif Path(root).exists() or str(root).startswith(("/", ".", "~")) or str(root).count("/") > 1:
+                raise UserError(f"model {root}: no config.json there; give a checkpoint folder (config.json + "
+                                "*.safetensors), a finished run, or a hub id such as FacebookAI/xlm-roberta-large.")
         except UserError as e:
             problems.append(str(e)) if str(e) not in problems else None
     for s in distinct(stages):

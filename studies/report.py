@@ -22,18 +22,29 @@ import yaml
 from model import UserError
 from model.load import atomic_write
 from studies import languages, stats
+from studies import plots as draw
 from studies.compare import MAIN
 
 STUDIES = ("generic", "volume", "typology", "ntasks", "robustness", "translated")
 METRIC = MAIN  # each target's main metric, as XTREME reports it (studies/compare.py)
-N_BOOT = 10000  # bootstrap resamples (and permutations) behind every CI and p-value
-SOURCE = "en"  # the intermediate tasks' language: no transfer to measure there, so left out of correlations
+SOURCE = "en"  # the intermediate tasks' language: no transfer to measure there, so never in a zero-shot group
+MIN_LANGS = 3  # a claim about a group of languages is tested from 3 languages on; below, the estimate alone
+CLASSES = dict(xnli=3, pawsx=2, xcopa=2)  # classification targets: a one-class model is recognisable from its scores
+METHOD = ("every gain is paired by seed (cell − baseline, same seed, target and language), with a Student-t interval "
+          "over seeds (none below 2 seeds); a group of languages evaluated on the same models is averaged per seed, "
+          "Student-t over seeds, its language count beside it and no test below 3 languages; differences between "
+          "groups, regressions across languages and values from separate models take languages as the unit; "
+          "95% intervals, coverage proven by simulation (tests/test_stats.py).")
 COLUMNS = ("cell", "seed", "target", "lang", "metric", "value")
 
 
 def _read(sweep):
     files = [sweep / n for n in ("study.yaml", "results.csv", "cells.json")]
     absent = [p.name for p in files if not p.is_file()]
+    if files[0].is_file() and (sweep / "stages").is_dir() and absent == ["results.csv", "cells.json"]:
+        n = sum(1 for _ in (sweep / "stages").iterdir())
+        raise UserError(f"{sweep}: no evaluation stage finished yet (0 rows; {n} stage folder(s) started); rerun the "
+                        "same `sweep` command, then report.")
     if absent:
         raise UserError(f"{sweep}: has no {', '.join(absent)}; give a folder made by "
                         "`python xstilts.py sweep --config STUDY.yaml`.")
@@ -77,9 +88,10 @@ def _build(kind, study, grid, rows, cells):
         have = list(dict.fromkeys(r["metric"] for r in rows if r["target"] == t))
         wanted = want.get(t) if isinstance(want, dict) else want
         metric[t] = next(m for m in (wanted, METRIC.get(t), have[0]) if m in have)
-    combos, scores, ids = {}, {}, {}
+    combos, scores, ids, collapsed = {}, {}, {}, _collapsed(rows, grid)
+    keep = bool(study.get("keep_collapsed"))
     for r in rows:
-        if r["metric"] == metric[r["target"]]:
+        if r["metric"] == metric[r["target"]] and (keep or (r["cell"], r["target"], r["lang"]) not in collapsed):
             c = _label({k: r[k] for k in grid})
             combos.setdefault(c, {k: r[k] for k in grid})
             scores.setdefault((c, r["target"], r["lang"]), {})[r["seed"]] = r["value"]
@@ -100,10 +112,26 @@ def _build(kind, study, grid, rows, cells):
     info = {c: [cells[i] for i in sorted(ids[c]) if i in cells] for c in combos}
     first = lambda c, key: next((e[key] for e in info[c] if e.get(key) is not None), None)  # noqa: E731
     return dict(kind=kind, study=study, grid=grid, targets=targets, metric=metric, combos=combos, scores=scores,
+                tests=[], collapsed={f"{_label({k: r[k] for k in grid})}, seed {r['seed']}, {t} {lang}"
+                                     for (_, t, lang), r in collapsed.items()},
                 base=base, baseline={k: {s: float(np.mean(v)) for s, v in b.items()} for k, b in baseline.items()},
                 cells=cells, ids=ids, langs=languages.table(), n={c: first(c, "train_examples") for c in combos},
                 k={c: first(c, "ntasks") for c in combos}, inter={c: first(c, "inter_lang") for c in combos},
                 group={lang: languages.resource_group(lang) for lang in languages.table()})  # Joshi 0-2: low
+
+
+def _collapsed(rows, grid):
+    """{(cell, target, lang): row} of evaluations that predicted one class for every example: with a share q of
+    the examples in that class, accuracy = q and macro-F1 = 2q / (1 + q) / C, which no other model gives both."""
+    acc = {(r["cell"], r["target"], r["lang"]): r for r in rows if r["metric"] == "accuracy" and r["target"] in CLASSES}
+    out = {}
+    for r in rows:
+        key = (r["cell"], r["target"], r["lang"])
+        if r["metric"] == "macro_f1" and key in acc:
+            q = acc[key]["value"] / 100
+            if abs(r["value"] - 100 * 2 * q / (1 + q) / CLASSES[r["target"]]) < 1e-6:
+                out[key] = acc[key]
+    return out
 
 
 def _complete(by_lang):
@@ -126,8 +154,48 @@ def _diff(a, b):
 
 
 def _ci(values):
-    mean, lo, hi = stats.mean_ci(values, n_boot=N_BOOT)  # lo, hi None with one seed
-    return dict(gain=mean, ci_low=lo, ci_high=hi)
+    """A gain paired by seed: its mean over seeds and Student-t interval (seeds the replicates)."""
+    r = stats.t_interval(values)
+    return dict(gain=r["mean"], ci_low=r["lo"], ci_high=r["hi"], n_seeds=r["n"], why=r["why"])
+
+
+def _test(d, **row):
+    """Register a test of this report: every p-value of one report is Holm-adjusted together (p_adj)."""
+    d["tests"].append(row)
+    return row
+
+
+def _over_langs(d, label, by_lang, test=True, **keys):
+    """A claim over languages whose values are independent (each from its own models): languages the unit,
+    Student-t over languages; the estimate alone below MIN_LANGS languages."""
+    r = stats.t_interval(list(by_lang.values()))
+    row = dict(keys, group=label, langs=sorted(by_lang), n_langs=r["n"], estimate=r["mean"], ci_low=r["lo"],
+               ci_high=r["hi"], p=r["p"] if test else None, why=r["why"])
+    if r["n"] < MIN_LANGS:
+        row.update(ci_low=None, ci_high=None, p=None, why=f"{r['n']} language(s): the estimate only, no test")
+    return _test(d, **row) if row["p"] is not None else row
+
+
+def _group(d, label, table, test=True, **keys):
+    """The mean over a group of languages of values from the same models ({lang: {seed: v}}): one model per seed is
+    evaluated in every language, so a seed's luck is shared by the group and does not average out over
+    languages. The replicates are the seeds: Student-t over the per-seed group means (exact for these
+    languages). The number of languages is printed; below MIN_LANGS, the estimate only."""
+    langs, seeds, a = _complete(table)
+    if not langs:
+        return None
+    r = stats.t_interval(a.mean(0))
+    row = dict(keys, group=label, langs=langs, n_langs=len(langs), n_seeds=len(seeds), estimate=r["mean"],
+               ci_low=r["lo"], ci_high=r["hi"], p=r["p"] if test else None, why=r["why"])
+    if len(langs) < MIN_LANGS:
+        row.update(ci_low=None, ci_high=None, p=None, why=f"{len(langs)} language(s): the estimate only, no test")
+    return _test(d, **row) if row["p"] is not None else row
+
+
+def _zero_shot(d, gains):
+    """{lang: g} without the source language, split into all / low / high resource."""
+    g = {lang: v for lang, v in gains.items() if lang != SOURCE}
+    return {"all": g, **{k: {lang: v for lang, v in g.items() if d["group"].get(lang) == k} for k in ("low", "high")}}
 
 
 def _missing(d):
@@ -155,8 +223,8 @@ def _missing(d):
 
 
 def _analyse(d):
-    """Scores, gains and robustness of every combination × target: the sections every study has."""
-    out = dict(scores=[], gains=[], gain_summary=[], robustness=[])
+    """Scores, seed-paired gains and the group claims of every combination × target: what every study has."""
+    out = dict(scores=[], gains=[], gain_summary=[], groups=[], group_differences=[], robustness=[])
     for c in d["combos"]:
         for t in d["targets"]:
             langs, seeds, a = _complete(_table(d, c, t))
@@ -173,32 +241,23 @@ def _analyse(d):
             gains = _diff(_table(d, c, t), {lang: v for (t2, lang), v in d["baseline"].items() if t2 == t})
             if c in d["base"] or not gains:
                 continue
-            out["gains"] += [dict(target=t, lang=lang, cell=c, **_ci(list(g.values())), n_seeds=len(g))
-                             for lang, g in gains.items()]
-            glangs, _, g = _complete(gains)
-            out["gain_summary"].append(dict(cell=c, target=t, **_ci(g.mean(0)), n_langs=len(glangs),
-                                            share_improved=float((g.mean(1) > 0).mean())))
+            out["gains"] += [dict(target=t, lang=lang, cell=c, **_ci(list(g.values()))) for lang, g in gains.items()]
+            glangs, gseeds, g = _complete(gains)
+            summary = _ci(g.mean(0))  # these languages: the seeds are the replicates
+            test = d["kind"] == "generic"  # a study's own section holds its tests; here, estimates with intervals
+            row = dict(cell=c, target=t, **summary, p=stats.t_interval(g.mean(0))["p"] if test else None,
+                       n_langs=len(glangs), share_improved=float((g.mean(1) > 0).mean()))
+            out["gain_summary"].append(_test(d, **row) if test else row)
+            out["groups"] += [r for k, v in _zero_shot(d, gains).items() if (r := _group(d, k, v, test, cell=c, target=t))]
+            split = _zero_shot(d, {lang: float(np.mean(list(v.values()))) for lang, v in gains.items()})
+            if test and len(split["low"]) >= MIN_LANGS and len(split["high"]) >= MIN_LANGS:
+                w = stats.welch(list(split["low"].values()), list(split["high"].values()))  # seed luck cancels
+                out["group_differences"].append(_test(d, cell=c, target=t, what="low − high resource", **w))
     return out
 
 
 def _lang_gain(out, c, t):
     return {g["lang"]: g["gain"] for g in out["gains"] if (g["cell"], g["target"]) == (c, t)}
-
-
-def _fit(n, y, threshold):
-    log2 = sat = point = None
-    try:
-        log2 = stats.fit_log2(n, y)
-        sat = stats.fit_saturating(n, y)
-    except ValueError:  # too few distinct sizes for the fit
-        pass
-    saturates = bool(sat) and sat["alpha"] > 1.01 * stats.ALPHA[0]  # alpha at its lower edge: a line in log n,
-    try:  # and then the log2 fit says when a doubling stops paying `threshold` points
-        point = stats.saturation_point(sat if saturates else log2, threshold)
-    except (TypeError, OverflowError):  # no fit, or a point beyond any float
-        pass
-    return dict(n=list(n), score=[float(v) for v in y], log2=log2, gain_per_doubling=log2 and log2["b"],
-                saturating=sat, saturates=saturates, saturation_point=point)
 
 
 def _series(d):
@@ -211,129 +270,408 @@ def _series(d):
     return {s: sorted(cs, key=d["n"].get) for s, cs in out.items()}
 
 
+def _curve(d, t, cs):
+    """Seed-paired gains over the baseline, (L, C, S), on the languages and seeds every size and the baseline share."""
+    tables = [_table(d, c, t) for c in cs]
+    base = {lang: v for (t2, lang), v in d["baseline"].items() if t2 == t}
+    langs = [lang for lang in base if all(lang in tab for tab in tables)]
+    seeds = sorted(set.intersection(*[set(tab[lang]) for tab in tables for lang in langs], *[set(base[x]) for x in langs])
+                   ) if langs else []
+    if not seeds:
+        return [], [], None
+    return langs, seeds, np.array([[[tab[lang][s] - base[lang][s] for s in seeds] for tab in tables] for lang in langs])
+
+
+def _fits(n, y, threshold):
+    """Log-linear vs saturating on one mean gain curve, compared by AIC (m ln(SSE/m) + 2k); n_sat only when the
+    saturating fit is preferred and identified (exponent inside its search range, the point inside the sizes)."""
+    out = dict(log2=None, saturating=None, preferred=None, n_sat=None, n_sat_note=None)
+    try:
+        out["log2"] = stats.fit_log2(n, y)
+        out["saturating"] = stats.fit_saturating(n, y)
+    except ValueError:
+        out["n_sat_note"] = "fewer than 3 sizes: no curve to compare"
+        return out
+    n, y = np.asarray(n, float), np.asarray(y, float)
+    lin = out["log2"]["a"] + out["log2"]["b"] * np.log2(n)
+    s = out["saturating"]
+    sat = s["c"] - s["d"] * n ** -s["alpha"]
+    aic = {k: len(n) * np.log(max(float(((y - p) ** 2).sum()), 1e-12) / len(n)) + 2 * m
+           for k, p, m in (("log-linear", lin, 2), ("saturating", sat, 3))}
+    out.update(aic={k: float(v) for k, v in aic.items()}, preferred=min(aic, key=aic.get))
+    edge = not stats.ALPHA[0] * 1.01 < s["alpha"] < stats.ALPHA[1] * 0.99
+    if out["preferred"] != "saturating" or s["d"] <= 0:
+        out["n_sat_note"] = "no saturation: the log-linear curve fits as well"
+    elif edge:
+        out["n_sat_note"] = "not identified: the exponent sits at its search bound"
+    else:
+        point = stats.saturation_point(s, threshold)
+        inside = point is not None and n.min() <= point <= n.max()
+        out["n_sat"] = point if inside else None
+        out["n_sat_note"] = None if inside else "not reached in range"
+    return out
+
+
 def _volume(d, out):
-    threshold, fits, plots = float(d["study"].get("threshold", 0.5)), [], []
+    threshold, rows, intervals, plots = float(d["study"].get("threshold", 0.5)), [], [], []
     for t in d["targets"]:
         for s, cs in _series(d).items():
-            means = {c: {lang: np.mean(list(v.values())) for lang, v in _table(d, c, t).items()} for c in cs}
-            cs = [c for c in cs if means[c]]
-            langs = [lang for lang in means[cs[0]] if all(lang in means[c] for c in cs)] if cs else []
+            langs, seeds, g = _curve(d, t, cs)
             if len(cs) < 2 or not langs:
                 continue
-            n, y = [d["n"][c] for c in cs], np.array([[means[c][lang] for c in cs] for lang in langs])  # (L, C)
-            groups = {lang: d["group"].get(lang) for lang in langs}
-            scopes = {"average": y.mean(0), **{g: y[[groups[lang] == g for lang in langs]].mean(0)
-                                               for g in ("low", "high") if g in groups.values()}, **dict(zip(langs, y))}
-            fits += [dict(target=t, series=s, scope=k, group=groups.get(k), **_fit(n, v, threshold))
-                     for k, v in scopes.items()]
-            base = [np.mean(list(d["baseline"][t, lang].values())) for lang in langs if (t, lang) in d["baseline"]]
-            plots.append((f"volume_{t}_{_slug(s)}.png", _plot_volume,
-                          (f"{t} {d['metric'][t]}", s, n, langs, groups, y, float(np.mean(base)) if base else None)))
-    md = ["## Diminishing returns", "", "Mean score over seeds vs intermediate size n (examples trained on). b = gain "
-          "per doubling (log2 fit); c, alpha: asymptote and exponent of the saturating fit (– when the data show no "
-          f"saturation); n_sat: size beyond which a doubling gains < {threshold} points (never: at no n).", ""]
-    md += _md_table(["target", "series", "scope", "n", "b", "r² (log2)", "c", "alpha", "n_sat"],
-                    [[f["target"], f["series"], f["scope"] + (f" ({f['group']})" if f["group"] else ""),
-                      f"{min(f['n'])}–{max(f['n'])}", f["gain_per_doubling"], f["log2"] and f["log2"]["r2"],
-                      *([f["saturating"]["c"], f["saturating"]["alpha"]] if f["saturates"] else [None, None]),
-                      "never" if f["log2"] and f["saturation_point"] is None else f["saturation_point"]] for f in fits])
-    return dict(threshold=threshold, fits=fits), md, plots
+            n, logn = [d["n"][c] for c in cs], np.log2([d["n"][c] for c in cs])
+            seed_of = dict(enumerate(seeds))
+            slope = {lang: {seed_of[k]: stats.slope(logn, g[i, :, k]) for k in range(len(seeds))}
+                     for i, lang in enumerate(langs)}
+            step = (g[:, 1:, :] - g[:, :-1, :]) / np.diff(logn)[None, :, None]  # (L, C-1, S) gain per doubling
+            per_step = lambda j: {lang: dict(zip(seeds, step[i, j].tolist())) for i, lang in enumerate(langs)}  # noqa
+            change = {lang: dict(zip(seeds, (step[i, -1] - step[i, 0]).tolist())) for i, lang in enumerate(langs)}
+            for k, by in _zero_shot(d, slope).items():
+                if not by:
+                    continue
+                idx = [langs.index(lang) for lang in by]
+                keep = lambda table: {lang: v for lang, v in table.items() if lang in by}  # noqa: E731
+                rows.append(dict(target=t, series=s, group=k, n=n, langs=sorted(by),
+                                 slope=_group(d, k, by, k != "all", target=t, series=s, what="gain per doubling"),
+                                 per_interval=[_group(d, k, keep(per_step(j)), False, target=t, series=s,
+                                                      what=f"per doubling {n[j]}→{n[j + 1]}") for j in range(len(cs) - 1)],
+                                 change=_group(d, k, keep(change), k != "all", target=t, series=s,
+                                               what="change in gain per doubling, last − first interval")
+                                 if len(cs) >= 3 else None,
+                                 fit=_fits(n, g[idx].mean((0, 2)), threshold), mean_gain=g[idx].mean((0, 2)).tolist(),
+                                 at_size=[stats.t_interval(g[idx, j].mean(0)) for j in range(len(cs))]))
+            slope = {lang: float(np.mean(list(v.values()))) for lang, v in slope.items()}
+            split = _zero_shot(d, slope)
+            if len(split["low"]) >= MIN_LANGS and len(split["high"]) >= MIN_LANGS:
+                w = stats.welch(list(split["low"].values()), list(split["high"].values()))
+                intervals.append(_test(d, target=t, series=s, what="gain per doubling, low − high resource", **w))
+            groups = {lang: d["group"].get(lang) if lang != SOURCE else None for lang in langs}
+            plots.append((f"volume_{t}_{_slug(s)}", draw.volume,
+                          (f"{t} {d['metric'][t]}", s, n, langs, groups, g.mean(2),
+                           [r for r in rows if (r["target"], r["series"]) == (t, s)])))
+    return dict(threshold=threshold, volume=rows, volume_differences=intervals), plots
+
+
+def _identified(extra):
+    """After adjustment: n_sat is kept only where the group's returns diminish significantly (change < 0)."""
+    for r in extra["volume"]:
+        ch, fit = r["change"], r["fit"]
+        if fit["n_sat"] is not None and not (ch and ch.get("p_adj") is not None and ch["p_adj"] < 0.05
+                                             and ch["estimate"] < 0):
+            fit.update(n_sat=None, n_sat_note="no significant diminishing returns: no saturation point")
+
+
+def _volume_md(d, extra):
+    md = ["## Diminishing returns", "", "Gain over the baseline (same seed, same language) against intermediate size n. "
+          "Per zero-shot language (English left out), the least-squares gain per doubling of n and the gain per doubling "
+          "in each size interval, averaged over seeds; groups take languages as the unit (Student-t over languages). "
+          "'Change' = last interval's gain per doubling − the first's: negative means diminishing returns. "
+          "Curves: log-linear vs saturating on the group's mean gain, by AIC; n_sat (the size beyond which a doubling "
+          f"gains < {extra['threshold']} points) only where the saturating curve wins and is identified.", ""]
+    md += _md_table(["target", "series", "group", "langs", "gain/doubling [CI]", "p_adj", "change [CI]", "p_adj",
+                     "curve (AIC)", "n_sat"],
+                    [[r["target"], r["series"], r["group"], len(r["langs"]), _est(r["slope"]), _padj(r["slope"]),
+                      _est(r["change"]), _padj(r["change"]), r["fit"]["preferred"],
+                      _count(r["fit"]["n_sat"]) if r["fit"]["n_sat"] else r["fit"]["n_sat_note"]]
+                     for r in extra["volume"]])
+    md += ["", "Gain per doubling in each size interval (languages as the unit):", ""]
+    md += _md_table(["target", "series", "group", "interval", "gain/doubling [CI]", "p_adj"],
+                    [[r["target"], r["series"], r["group"], p["what"].split(" ", 2)[2], _est(p), _padj(p)]
+                     for r in extra["volume"] for p in r["per_interval"] if p])
+    md += ["", "Low- vs high-resource gain per doubling (Welch over languages):", ""]
+    md += _md_table(["target", "series", "low − high [CI]", "low/high langs", "p_adj"],
+                    [[w["target"], w["series"], _est(w, "diff"), f"{w['n_a']}/{w['n_b']}", _padj(w)]
+                     for w in extra["volume_differences"]])
+    return md
 
 
 def _typology(d, out):
-    rows, plots, features = [], [], [*languages.FEATURES, "joshi_class"]
-    for t in d["targets"]:
-        for c in d["combos"]:
-            gain = {lang: g for lang, g in _lang_gain(out, c, t).items() if lang != SOURCE and lang in d["langs"]}
-            panels = []
-            for f in features:
-                pts = [(float(d["langs"][lang][f]), g) for lang, g in gain.items()
-                       if d["langs"][lang].get(f) is not None]
-                if len(pts) >= 3:
-                    x, y = map(list, zip(*pts))
-                    rows.append(dict(target=t, cell=c, feature=f, **stats.correlate(x, y, N_BOOT, N_BOOT)))
-                    panels.append((f, x, y, rows[-1]))
-            if panels:
-                plots.append((f"typology_{t}_{_slug(c)}.png", _plot_typology, (t, c, panels)))
-    md = ["## Gain vs typological distance", "", "Per-language gain over the baseline against each URIEL distance "
-          f"from English and the Joshi class ({SOURCE} itself left out); 95% bootstrap CIs, permutation p of r.", ""]
-    md += _md_table(["target", "cell", "feature", "n", "pearson r [CI]", "spearman ρ [CI]", "p"],
-                    [[r["target"], r["cell"], r["feature"], r["n"], _with_ci(r["pearson"], r["pearson_ci"]),
-                      _with_ci(r["spearman"], r["spearman_ci"]), _p(r["p_permutation"])] for r in rows])
-    return dict(correlations=rows), md, plots
+    """Per target and pooled (target a fixed effect): the per-language gain (mean over seeds) on every feature at
+    once, standardised, so each coefficient is net of the others; the features' correlations beside it."""
+    features, models, plots = [*languages.FEATURES, "joshi_class"], [], []
+    for c in d["combos"]:
+        if c in d["base"]:
+            continue
+        per_target = {}
+        for t in [*d["targets"], None]:
+            if t is None:  # pooled: each language's gain, net of its target's mean, averaged over its targets
+                if len(per_target) < 2:
+                    break
+                pooled = {}
+                for g in per_target.values():
+                    for lang, v in g.items():
+                        pooled.setdefault(lang, []).append(v - np.mean(list(g.values())))
+                gain = {lang: float(np.mean(v)) for lang, v in pooled.items()}
+            else:
+                gain = {lang: g for lang, g in _lang_gain(out, c, t).items() if lang != SOURCE and lang in d["langs"]}
+                if not gain:
+                    continue
+                per_target[t] = gain
+            langs = sorted(gain)
+            X = np.array([[float(d["langs"][lang][f]) for f in features] for lang in langs])
+            fit = stats.ols(X, [gain[lang] for lang in langs], features)
+            corr = np.corrcoef(X, rowvar=False).round(3).tolist() if len(langs) > 2 else None
+            m = dict(cell=c, target=t or "pooled", langs=langs, correlations=corr, **fit)
+            m["terms"] = [_test(d, cell=c, target=m["target"], what=f"gain ~ {term['name']}", **term)
+                          for term in fit["terms"]]
+            models.append(m)
+            if fit["terms"]:
+                plots.append((f"typology_{t or 'pooled'}_{_slug(c)}", draw.typology, (m["target"], c, m)))
+    return dict(features=features, models=models), plots
+
+
+def _typology_md(d, extra):
+    md = ["## Gain vs typology, each feature net of the others", "", "Per-language gain over the baseline (mean over "
+          f"seeds, {SOURCE} left out) regressed on every feature at once: URIEL distances from English and the Joshi "
+          "resource class (0-5, as a number), each standardised, so a coefficient is points of gain per 1 sd of its "
+          "feature with the others held fixed; 'pooled' stacks the targets with a fixed effect per target. p_adj: "
+          "Holm over every test in this report. VIF > 5 marks a feature the others largely predict: its coefficient "
+          "is poorly separated from theirs.", ""]
+    for m in extra["models"]:
+        head = f"**{m['target']}, {m['cell']}**: {m['n']} languages"
+        if m["why"]:
+            md += [head + f": no model ({m['why']}).", ""]
+            continue
+        md += [head + f", R² {_fmt(m['r2'])}, {m['df']} residual df", ""]
+        md += _md_table(["feature", "coef [CI]", "partial r", "VIF", "p", "p_adj"],
+                        [[x["name"], _est(x, "coef"), x["partial_r"], x["vif"], _p(x["p"]), _padj(x)]
+                         for x in m["terms"]]) + [""]
+        if m["correlations"]:
+            f = extra["features"]
+            md += ["Correlations among the features over these languages:", "",
+                   *_md_table(["", *f], [[a, *row] for a, row in zip(f, m["correlations"])]), ""]
+    return md
+
+
+def _loso(scores, candidates, seed):
+    """The candidate with the best mean score over every seed but `seed`: chosen without the seed it is judged on."""
+    return max(candidates, key=lambda c: np.mean([v for s, v in scores[c].items() if s != seed]))
 
 
 def _ntasks(d, out):
-    rows, best, plots = [], [], []
+    """Best k-task set vs best single task, and each set vs its own best member: the choice is made leave-one-
+    seed-out (on the other seeds) and judged on the held-out seed, so selection does not favour either side."""
+    rows, by_k, plots = [], [], []
     for t in d["targets"]:
-        by_k = {}
-        for s in out["scores"]:
-            if s["target"] == t and d["k"][s["cell"]] is not None:
-                by_k.setdefault(d["k"][s["cell"]], []).append(s)
-        mine = []
-        for k, ss in sorted(by_k.items()):
-            top, sds = max(ss, key=lambda s: s["mean"]), [s["sd"] for s in ss if s["sd"] is not None]
-            mine.append(dict(target=t, k=k, n_combos=len(ss), mean=float(np.mean([s["mean"] for s in ss])),
-                             max=top["mean"], best_cell=top["cell"], seed_sd=float(np.mean(sds)) if sds else None))
-        single = max(by_k.get(1, []), key=lambda s: s["mean"], default=None)
-        best += [dict(target=t, cell=single["cell"], score=single["mean"])] if single else []
-        rows += mine
-        if mine:
-            plots.append((f"ntasks_{t}.png", _plot_ntasks, (f"{t} {d['metric'][t]}", mine, single and single["mean"])))
-    md = ["## Number of intermediate tasks", "", "Language-averaged score vs k tasks (k = 0: the baseline): mean and "
-          "best over the combinations with k tasks; seed sd = mean over those combinations.", ""]
-    md += _md_table(["target", "k", "combos", "mean", "max", "best", "seed sd"],
-                    [[r["target"], r["k"], r["n_combos"], r["mean"], r["max"], r["best_cell"], r["seed_sd"]]
-                     for r in rows])
-    md += ["", *(f"Best single task for {b['target']}: {b['cell']} ({b['score']:.2f})." for b in best)]
-    return dict(ntasks=rows, best_single=best), md, plots
+        avg = {}  # combination → {seed: language-average score}
+        for c in d["combos"]:
+            langs, seeds, a = _complete(_table(d, c, t))
+            if langs and d["k"][c] is not None:
+                avg[c] = dict(zip(seeds, a.mean(0).tolist()))
+        ks = sorted({d["k"][c] for c in avg})
+        for k in ks:
+            sets = [c for c in avg if d["k"][c] == k]
+            by_k.append(dict(target=t, k=k, n_sets=len(sets), mean_over_sets=float(np.mean([np.mean(list(avg[c].values()))
+                                                                                            for c in sets]))))
+        singles = [c for c in avg if d["k"][c] == 1]
+        seeds = sorted(set.intersection(*[set(avg[c]) for c in avg])) if avg else []
+        for k in [k for k in ks if k >= 2]:
+            sets = [c for c in avg if d["k"][c] == k]
+            rows.append(_versus(d, t, f"best {k}-task set − best single task", avg, sets, singles, seeds, k=k))
+            for c in sets:
+                members = [m for m in singles if d["combos"][m].get("task") in d["combos"][c]["task"].split(",")]
+                if members:
+                    rows.append(_versus(d, t, f"{c} − its best member", avg, [c], members, seeds, k=k, cell=c))
+        if avg:
+            plots.append((f"ntasks_{t}", draw.ntasks, (f"{t} {d['metric'][t]}", [r for r in rows if r["target"] == t
+                                                                                 and "best single" in r["what"]])))
+    steps = (d["study"].get("base") or {}).get("intermediate.max_steps") or (d["study"].get("base") or {}).get("max_steps")
+    return dict(versus=rows, by_k=by_k, compute=f"matched: every set trains {steps} steps" if steps else
+                "not matched: each set trains for its tasks' epochs, so larger sets see more examples"), plots
+
+
+def _versus(d, t, what, avg, left, right, seeds, **keys):
+    if len(seeds) < 2 or not left or not right:
+        return dict(target=t, what=what, **keys, gain=None, ci_low=None, ci_high=None, p=None,
+                    why="fewer than 2 seeds: no held-out seed to judge the choice on")
+    diff = [avg[_loso(avg, left, s)][s] - avg[_loso(avg, right, s)][s] for s in seeds]
+    r = stats.t_interval(diff)
+    row = dict(target=t, what=what, **keys, gain=r["mean"], ci_low=r["lo"], ci_high=r["hi"], p=r["p"], n_seeds=r["n"],
+               why=r["why"])
+    return _test(d, **row) if row["p"] is not None else row
+
+
+def _ntasks_md(d, extra):
+    md = ["## Number of intermediate tasks", "", "Language-averaged score. 'Best' is chosen leave-one-seed-out: on "
+          "every seed but one, then scored on that one; the difference is paired by seed, Student-t over seeds. "
+          f"Compute: {extra['compute']}.", ""]
+    md += _md_table(["target", "comparison", "difference [CI]", "seeds", "p_adj"],
+                    [[r["target"], r["what"], _est(r, "gain") if r["gain"] is not None else r["why"],
+                      r.get("n_seeds"), _padj(r)] for r in extra["versus"]])
+    md += ["", "Mean over the k-task sets (descriptive, not a comparison: it averages good and bad sets):", ""]
+    md += _md_table(["target", "k", "sets", "mean over sets"], [[r["target"], r["k"], r["n_sets"], r["mean_over_sets"]]
+                                                                for r in extra["by_k"]])
+    return md
 
 
 def _robustness(d, out):
-    rows = sorted((dict(r, series=s) for s, cs in _series(d).items() for r in out["robustness"] if r["cell"] in cs),
-                  key=lambda r: (d["targets"].index(r["target"]), r["series"], r["n"]))
-    plots = [(f"robustness_{t}.png", _plot_robustness, (t, [r for r in rows if r["target"] == t]))
-             for t in d["targets"] if any(r["target"] == t for r in rows)]
-    md = ["## Robustness vs data volume", "", "Per intermediate size n: seed sd of the language average, worst "
-          "language, spread across languages, share of languages above the baseline.", ""]
-    md += _md_table(["target", "series", "n", "seed sd", "worst", "lang sd", "max−min", "improved"],
-                    [[r["target"], r["series"], r["n"], r["seed_std"], f"{r['worst']:.2f} ({r['worst_lang']})",
-                      r["lang_std"], r["lang_range"], r.get("share_improved")] for r in rows])
-    return dict(robustness_vs_size=rows), md, plots
+    """Per size and for the baseline: seed sd of the language average (chi-square interval), worst language and
+    spread per seed; their differences from the baseline, paired by seed."""
+    rows, plots = [], []
+    for t in d["targets"]:
+        base = next((c for c in d["base"] if _table(d, c, t)), None)
+        series = {"baseline": [base]} if base else {}
+        series.update(_series(d))
+        per = {}
+        for s, cs in series.items():
+            for c in cs:
+                langs, seeds, a = _complete(_table(d, c, t))
+                if not langs:
+                    continue
+                sd, lo, hi = stats.sd_interval(a.mean(0))
+                per[c] = dict(zip(seeds, zip(a.mean(0), a.min(0), a.max(0) - a.min(0))))
+                row = dict(target=t, series=s, cell=c, n=d["n"][c], n_seeds=len(seeds), n_langs=len(langs),
+                           mean=float(a.mean()), seed_sd=sd, seed_sd_ci=[lo, hi],
+                           lang_seed_sd={lang: stats.sd_interval(row)[0] for lang, row in zip(langs, a)},
+                           worst_lang=langs[int(a.mean(1).argmin())], worst=float(a.min(0).mean()),
+                           spread=float((a.max(0) - a.min(0)).mean()))
+                if base and c != base and base in per:
+                    common = sorted(set(per[c]) & set(per[base]))
+                    for key, i in (("worst_vs_baseline", 1), ("spread_vs_baseline", 2)):
+                        r = stats.t_interval([per[c][x][i] - per[base][x][i] for x in common]) if common else None
+                        v = r and dict(what=f"{key} at n={d['n'][c]}", estimate=r["mean"], ci_low=r["lo"],
+                                       ci_high=r["hi"], p=r["p"], why=r["why"])
+                        row[key] = _test(d, **v) if v and v["p"] is not None else v
+                rows.append(row)
+        if rows:
+            plots.append((f"robustness_{t}", draw.robustness, (t, d["metric"][t], [r for r in rows if r["target"] == t])))
+    return dict(robustness_vs_size=rows), plots
+
+
+def _robustness_md(d, extra):
+    md = ["## Robustness vs data volume", "", "Per intermediate size n and for the baseline: the seed sd of the "
+          "language-averaged score (95% chi-square interval), the worst language's score and the spread (best − worst "
+          "language), each averaged over seeds; Δ = the same minus the baseline's, paired by seed (Student-t).", ""]
+    md += _md_table(["target", "series", "n", "seeds", "seed sd [CI]", "worst", "Δ worst [CI]", "p_adj", "spread",
+                     "Δ spread [CI]", "p_adj"],
+                    [[r["target"], r["series"], r["n"] or "baseline", r["n_seeds"], _with_ci(r["seed_sd"], r["seed_sd_ci"]),
+                      f"{r['worst']:.2f} ({r['worst_lang']})", _est(r.get("worst_vs_baseline")),
+                      _padj(r.get("worst_vs_baseline")), r["spread"], _est(r.get("spread_vs_baseline")),
+                      _padj(r.get("spread_vs_baseline"))] for r in extra["robustness_vs_size"]])
+    return md
 
 
 def _translated(d, out):
-    """Rows: intermediate languages (cells.json inter_lang); a translated run is also compared with the English
-    run of the same task (mnli@hi with mnli) on the same seeds."""
-    heat, versus, plots, md_rows = [], [], [], []
+    """The diagonal question: intermediate data in language L vs English intermediate data, on target language L."""
+    heat, diag, pooled, plots = [], [], [], []
     untranslated = lambda c: _label({k: v.split("@")[0] if k == "task" else v  # noqa: E731
                                      for k, v in d["combos"][c].items()})
     english = {untranslated(c): c for c in d["combos"] if d["inter"][c] == SOURCE}
     for t in d["targets"]:
-        rows = [c for c in d["combos"] if c not in d["base"] and _lang_gain(out, c, t)]
+        rows = sorted((c for c in d["combos"] if c not in d["base"] and d["inter"][c] not in (SOURCE, "none")
+                       and english.get(untranslated(c)) and _lang_gain(out, c, t)), key=lambda c: d["inter"][c])
+        by_lang = {}
         for c in rows:
-            gain, ref = _lang_gain(out, c, t), english.get(untranslated(c))
-            heat += [dict(target=t, row=d["inter"][c], cell=c, lang=lang, gain=g) for lang, g in gain.items()]
-            diff = _diff(_table(d, c, t), _table(d, ref, t)) if ref and ref != c else {}
-            versus += [dict(target=t, cell=c, inter_lang=d["inter"][c], lang=lang, **_ci(list(v.values())))
-                       for lang, v in diff.items()]
-            vs = {lang: np.mean(list(v.values())) for lang, v in diff.items()}
-            md_rows.append([t, d["inter"][c], c, *_by_group(d, gain), *_by_group(d, vs)])
-        inter = [d["inter"][c] for c in rows]  # a row's label: its language, and its cell where two share one
-        labels = [lang if inter.count(lang) == 1 else f"{lang} ({c})" for lang, c in zip(inter, rows)]
-        plots += [(f"translated_{t}.png", _plot_heatmap, (t, labels, [_lang_gain(out, c, t) for c in rows]))] \
-            if rows else []
-    md = ["## Intermediate language × target language", "", "Gain over the baseline averaged over all / low- / "
-          "high-resource target languages; then the same for the gain over English intermediate training "
-          "(per-language values and CIs in report.json: heatmap, vs_english).", ""]
-    md += _md_table(["target", "inter lang", "cell", "gain", "low", "high", "vs en", "vs en low", "vs en high"],
-                    md_rows)
-    return dict(heatmap=heat, vs_english=versus), md, plots
+            ref, L = english[untranslated(c)], d["inter"][c]
+            vs = _diff(_table(d, c, t), _table(d, ref, t))
+            heat += [dict(target=t, row=L, cell=c, lang=lang, vs_english=float(np.mean(list(v.values()))),
+                          gain=_lang_gain(out, c, t).get(lang)) for lang, v in vs.items()]
+            if L in vs:
+                r = _ci(list(vs[L].values()))
+                diag.append(_test(d, target=t, cell=c, inter_lang=L, what=f"{L} data − English data on {L}", **r,
+                                  p=stats.t_interval(list(vs[L].values()))["p"]) if r["why"] is None else
+                            dict(target=t, cell=c, inter_lang=L, **r, p=None))
+                by_lang[L] = r["gain"]
+        if by_lang:
+            pooled.append(_over_langs(d, "diagonal", by_lang, target=t, what="own-language data − English data"))
+            cols = [d["inter"][c] for c in rows]
+            cols += sorted({h["lang"] for h in heat if h["target"] == t} - set(cols))
+            plots.append((f"translated_{t}", draw.heatmap, (t, d["metric"][t], [d["inter"][c] for c in rows], cols,
+                                                             [h for h in heat if h["target"] == t])))
+    return dict(heatmap=heat, diagonal=diag, diagonal_pooled=[p for p in pooled if p]), plots
 
 
-def _by_group(d, gain):
-    pick = [[v for lang, v in gain.items() if g is None or d["group"].get(lang) == g] for g in (None, "low", "high")]
-    return [float(np.mean(p)) if p else None for p in pick]
+def _translated_md(d, extra):
+    md = ["## Intermediate language × target language", "", "The diagonal: intermediate data in language L (machine-"
+          "translated) minus English intermediate data, on target language L, paired by seed (Student-t over seeds); "
+          "pooled over languages with languages as the unit. Translated data differ from human-written English in "
+          "more than language (translation noise, translationese): a diagonal gain is the sum of both.", ""]
+    md += _md_table(["target", "L", "L data − en data on L [CI]", "seeds", "p_adj"],
+                    [[r["target"], r["inter_lang"], _est(r, "gain") if r["gain"] is not None else r["why"],
+                      r["n_seeds"], _padj(r)] for r in extra["diagonal"]])
+    md += ["", *_md_table(["target", "pooled over", "estimate [CI]", "langs", "p_adj"],
+                          [[p["target"], " ".join(p["langs"]), _est(p), p["n_langs"], _padj(p)]
+                           for p in extra["diagonal_pooled"]])]
+    return md
+
+
+def _answer(d, out, extra, missing):
+    """The study's one stated answer, generated from the numbers: {question, findings, caveats}."""
+    sig = lambda r: r and r.get("p_adj") is not None and r["p_adj"] < 0.05  # noqa: E731
+    kind, findings = d["kind"], []
+    if kind == "volume":
+        question = "Does more English intermediate data give diminishing returns, above all for low-resource languages?"
+        for r in extra["volume"]:
+            if r["group"] == "all" or not r["change"]:
+                continue
+            ch = r["change"]
+            verdict = (f"cannot be tested ({ch['why']})" if ch.get("p_adj") is None else "diminishing returns"
+                       if sig(ch) and ch["estimate"] < 0 else "accelerating returns" if sig(ch)
+                       else "no evidence of diminishing returns")
+            sl = r["slope"]
+            trend = "falling" if sig(sl) and sl["estimate"] < 0 else "rising" if sig(sl) else "not distinguishable from flat"
+            findings.append(f"{r['target']}, {r['series']}, {r['group']}-resource ({len(r['langs'])} languages): "
+                            f"{verdict} (change in gain per doubling {_est(ch)}, p_adj {_padj(ch)}); the curve is "
+                            f"{trend} ({_est(sl)} points per doubling); better described as {r['fit']['preferred']}")
+        findings += [f"{w['target']}, {w['series']}: low − high resource gain per doubling {_est(w, 'diff')}, "
+                     f"p_adj {_padj(w)}" for w in extra["volume_differences"]]
+    elif kind == "typology":
+        question = "Which typological features predict the gain of English intermediate training, net of the others?"
+        for m in extra["models"]:
+            if m["terms"]:
+                kept = [f"{x['name']} ({x['coef']:+.2f} per sd, p_adj {_padj(x)})" for x in m["terms"] if sig(x)]
+                findings.append(f"{m['target']}, {m['cell']}: " + (", ".join(kept) if kept else
+                                "no feature survives adjustment") + f" ({m['n']} languages)")
+    elif kind == "ntasks":
+        question = "Does training on more intermediate tasks beat the best single task?"
+        for r in extra["versus"]:
+            if "best single" in r["what"] and r["gain"] is not None:
+                verdict = ("worse than" if r["gain"] < 0 else "better than") if sig(r) else "not distinguishable from"
+                findings.append(f"{r['target']}: the best {r['k']}-task set is {verdict} the best single task "
+                                f"({_est(r, 'gain')}, p_adj {_padj(r)}, {r['n_seeds']} seeds)")
+        findings.append(f"Compute {extra['compute']}")
+    elif kind == "robustness":
+        question = "Does more intermediate data make transfer more robust (seeds, worst language, spread)?"
+        for r in extra["robustness_vs_size"]:
+            for key, name in (("worst_vs_baseline", "worst language"), ("spread_vs_baseline", "spread")):
+                if r.get(key) and r[key]["p"] is not None:
+                    findings.append(f"{r['target']}, n={r['n']}: {name} vs baseline {_est(r[key])}, p_adj {_padj(r[key])}")
+    elif kind == "translated":
+        question = "Does intermediate data in the target language beat English intermediate data on that language?"
+        findings += [f"{p['target']}: own-language data − English data, pooled over {p['n_langs']} languages: "
+                     f"{_est(p)}, p_adj {_padj(p)}" + (f" ({p['why']})" if p["why"] else "")
+                     for p in extra["diagonal_pooled"]]
+    else:
+        question = "Does each cell improve over the baseline?"
+    if kind != "typology":
+        findings += [f"{g['cell']}, {g['target']}: average gain over {g['n_langs']} languages {_est(g, 'gain')}, "
+                     f"p_adj {_padj(g)}" for g in out["gain_summary"] if kind == "generic"]
+    seeds = sorted({s for v in d["scores"].values() for s in v})
+    caveats = [f"{len(missing)} missing item(s): see Setup"] if missing else []
+    caveats += [f"only {len(seeds)} seed(s) with results: no interval over seeds"] if len(seeds) < 2 else []
+    caveats += [f"{len(seeds)} seeds: intervals are wide and only large effects are detectable"] if 2 <= len(seeds) < 5 else []
+    if d["collapsed"]:
+        by = Counter(x.rsplit(", ", 1)[1].split()[0] for x in d["collapsed"])
+        caveats.append(f"{len(d['collapsed'])} collapsed evaluation(s) (one class predicted for every example: "
+                       f"{', '.join(f'{t} {n}' for t, n in by.items())}) "
+                       + ("kept in the statistics (keep_collapsed)" if d["study"].get("keep_collapsed") else
+                          "left out of the statistics") + "; listed in report.json `collapsed`")
+    return dict(question=question, findings=findings or ["no finding: the data cannot answer yet"], caveats=caveats,
+                method=METHOD, tests=len(d["tests"]))
+
+
+def _est(r, key="estimate"):
+    if not r or r.get(key) is None:
+        return "–"
+    return _with_ci(r[key], (r.get("ci_low", r.get("lo")), r.get("ci_high", r.get("hi"))))
+
+
+def _padj(r):
+    return _p(r.get("p_adj")) if r else "–"
+
+
+def _count(n):
+    return f"{n:,.0f}"
 
 
 def _fmt(x):
@@ -341,7 +679,7 @@ def _fmt(x):
 
 
 def _p(p):
-    return "–" if p is None else "<0.01" if p < 0.01 else f"{p:.2f}"
+    return "–" if p is None else "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _with_ci(x, ci):
@@ -359,11 +697,12 @@ def _md_table(header, rows):
 
 def _common_md(d, out, missing):
     seeds = ", ".join(map(str, sorted({s for v in d["scores"].values() for s in v}))) or "none"
-    md = [f"# Report: {d['kind']} study", "", "## Setup", "", f"- study: {d['kind']}",
+    md = ["## Setup", "", f"- study: {d['kind']}",
           "- grid: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in d["grid"].items()),
           f"- seeds: {', '.join(map(str, d['study'].get('seeds') or []))} (with results: {seeds})",
           f"- baseline: {', '.join(d['base']) or 'none in this study'}",
           "- targets (metric): " + (", ".join(f"{t} ({m})" for t, m in d["metric"].items()) or "none yet"),
+          f"- uncertainty: {METHOD}",
           f"- missing: {f'{len(missing)} item(s)' if missing else 'nothing'}", *(f"  - {m}" for m in missing[:30]),
           *([f"  - … {len(missing) - 30} more in report.json"] if len(missing) > 30 else [])]
     md += ["", "## Scores", "", "Language-averaged score: mean ± sd over seeds; worst language by its mean over "
@@ -371,15 +710,20 @@ def _common_md(d, out, missing):
     md += _md_table(["cell", "target", "mean ± sd", "seeds", "langs", "worst"],
                     [[s["cell"], s["target"], f"{s['mean']:.2f} ± {_fmt(s['sd'])}", s["n_seeds"], s["n_langs"],
                       f"{s['worst']:.2f} ({s['worst_lang']})"] for s in out["scores"]])
-    md += ["", "## Gains over the baseline", "", "Cell − baseline on the same seed, target and language; the "
-           "language average's mean over seeds with a 95% bootstrap CI (none with one seed).", ""]
-    md += _md_table(["cell", "target", "gain [CI]", "langs", "improved"],
-                    [[g["cell"], g["target"], _with_ci(g["gain"], (g["ci_low"], g["ci_high"])), g["n_langs"],
-                      f"{g['share_improved']:.0%}"] for g in out["gain_summary"]])
+    md += ["", "## Gains over the baseline", "", "Cell − baseline on the same seed, target and language. 'These "
+           "languages': the language average, Student-t over seeds (no interval below 2 seeds). Groups (zero-shot "
+           f"languages, {SOURCE} left out; low = Joshi class 0-2): languages as the unit, Student-t over languages, "
+           f"no test below {MIN_LANGS} languages.", ""]
+    md += _md_table(["cell", "target", "these languages [CI]", "p_adj", "langs", "improved"],
+                    [[g["cell"], g["target"], _est(g, "gain") if g["why"] is None else f"{_fmt(g['gain'])} ({g['why']})",
+                      _padj(g), g["n_langs"], f"{g['share_improved']:.0%}"] for g in out["gain_summary"]])
+    md += ["", *_md_table(["cell", "target", "group", "langs", "mean gain [CI]", "p_adj"],
+                          [[g["cell"], g["target"], g["group"], g["n_langs"], _est(g) if g["why"] is None else
+                            f"{_fmt(g['estimate'])} ({g['why']})", _padj(g)] for g in out["groups"]])]
     per_lang = {}
     for g in out["gains"]:
         per_lang.setdefault((g["cell"], g["target"]), []).append(f"{g['lang']} {g['gain']:+.2f}")
-    md += ["", "Per language (mean over seeds; CIs in report.json):", "",
+    md += ["", "Per language (mean over seeds; t intervals in report.json, not adjusted: estimates, not tests):", "",
            *(f"- {c}, {t}: {', '.join(v)}" for (c, t), v in per_lang.items())] if per_lang else []
     md += ["", "## Robustness", "", "Seed sd of the language average, worst language, sd and range across languages, "
            "share of languages above the baseline (stats.robustness).", ""]
@@ -389,97 +733,36 @@ def _common_md(d, out, missing):
     return md
 
 
-def _plot_volume(plt, t, series, n, langs, groups, y, base):
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    color = {"low": "tab:red", "high": "tab:blue", None: "grey"}
-    for lang, row in zip(langs, y):
-        ax.plot(n, row, lw=0.7, alpha=0.35, color=color[groups[lang]])
-    for g in ("low", "high"):
-        if g in groups.values():
-            ax.plot(n, y[[groups[lang] == g for lang in langs]].mean(0), lw=3, color=color[g], marker="o",
-                    label=f"{g}-resource mean")
-    ax.plot(n, y.mean(0), lw=3, color="black", marker="o", label="all languages")
-    if base is not None:
-        ax.axhline(base, ls="--", color="black", lw=1, label="baseline (no intermediate task)")
-    ax.set_xscale("log", base=2)
-    ax.set(xlabel="intermediate training examples n", ylabel=t, title=f"{t}: {series}")
-    ax.legend(fontsize=8)
-    return fig
+def _answer_md(d, answer):
+    return ["## Answer", "", f"**{answer['question']}**", "", *(f"- {f}." for f in answer["findings"]), "",
+            f"Caveats: {'; '.join(answer['caveats']) or 'none'}.", "",
+            f"Method: {answer['method']} {answer['tests']} test(s) in this report, Holm-adjusted together (p_adj)."]
 
 
-def _plot_typology(plt, t, c, panels):
-    cols = min(3, len(panels))
-    fig, axes = plt.subplots(-(-len(panels) // cols), cols, figsize=(4.5 * cols, 3.8 * -(-len(panels) // cols)),
-                             squeeze=False)
-    for ax in axes.flat[len(panels):]:
-        ax.axis("off")
-    for ax, (f, x, y, r) in zip(axes.flat, panels):
-        ax.scatter(x, y, s=18)
-        if len(set(x)) > 1:  # the least-squares line
-            b, a = np.polyfit(x, y, 1)
-            ax.plot([min(x), max(x)], [a + b * min(x), a + b * max(x)], color="tab:red")
-        ax.set_title(f"r={_with_ci(r['pearson'], r['pearson_ci'])}\nρ={_with_ci(r['spearman'], r['spearman_ci'])}",
-                     fontsize=8)
-        ax.set(xlabel=f, ylabel="gain")
-    fig.suptitle(f"{t}: gain vs distance from English ({c})", fontsize=10)
-    return fig
+SECTIONS = dict(volume=(_volume, _volume_md), typology=(_typology, _typology_md), ntasks=(_ntasks, _ntasks_md),
+                robustness=(_robustness, _robustness_md), translated=(_translated, _translated_md))
 
 
-def _plot_ntasks(plt, t, rows, best):
-    fig, ax = plt.subplots(figsize=(6, 4))
-    k = [r["k"] for r in rows]
-    ax.errorbar(k, [r["mean"] for r in rows], yerr=[r["seed_sd"] or 0 for r in rows], marker="o", capsize=3,
-                label="mean over combinations (± seed sd)")
-    ax.plot(k, [r["max"] for r in rows], marker="^", ls="--", label="best combination")
-    if best is not None:
-        ax.axhline(best, color="grey", ls=":", label="best single task")
-    ax.set(xlabel="number of intermediate tasks k", ylabel=t, title=t, xticks=k)
-    ax.legend(fontsize=8)
-    return fig
-
-
-def _plot_robustness(plt, t, rows):
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
-    for s in dict.fromkeys(r["series"] for r in rows):
-        rs = [r for r in rows if r["series"] == s]
-        n = [r["n"] for r in rs]
-        a1.plot(n, [r["seed_std"] or 0 for r in rs], marker="o", label=f"seed sd ({s})")
-        a2.plot(n, [r["worst"] for r in rs], marker="o", label=f"worst language ({s})")
-        a2.plot(n, [r["lang_range"] for r in rs], marker="s", ls="--", label=f"max−min ({s})")
-    for ax, title in ((a1, "seed variance"), (a2, "worst language and spread")):
-        ax.set_xscale("log", base=2)
-        ax.set(xlabel="intermediate training examples n", title=f"{t}: {title}")
-        ax.legend(fontsize=8)
-    return fig
-
-
-def _plot_heatmap(plt, t, rows, gains):
-    cols = list(dict.fromkeys(lang for g in gains for lang in g))
-    m = np.array([[g.get(lang, np.nan) for lang in cols] for g in gains])  # (rows, target languages)
-    fig, ax = plt.subplots(figsize=(max(5, 0.6 * len(cols) + 2), 0.5 * len(rows) + 2))
-    lim = np.nanmax(np.abs(m)) or 1
-    im = ax.imshow(m, cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")  # white = no gain
-    for (i, j), v in np.ndenumerate(m):
-        if np.isfinite(v):
-            ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=7)
-    ax.set_xticks(range(len(cols)), cols), ax.set_yticks(range(len(rows)), rows)
-    ax.set(xlabel="target language", ylabel="intermediate language", title=f"{t}: gain over the baseline")
-    fig.colorbar(im, ax=ax)
-    return fig
-
-
-SECTIONS = dict(volume=_volume, typology=_typology, ntasks=_ntasks, robustness=_robustness, translated=_translated)
+def _save(fig, path):
+    """A figure as PNG and PDF, atomically; the tests replace this to read the plotted data."""
+    for fmt in ("png", "pdf"):
+        atomic_write(path.with_suffix(f".{fmt}"), lambda tmp: fig.savefig(tmp, format=fmt, dpi=120, bbox_inches="tight"))
 
 
 def write_report(sweep_dir) -> Path:
-    """Compute everything first (an error leaves no file behind), then write the PNGs, report.json, report.md."""
+    """Compute everything first (an error leaves no file behind), then write the figures, report.json, report.md."""
     sweep = Path(sweep_dir)
     d = _build(*_read(sweep))
     out, missing = _analyse(d), _missing(d)
-    md, extra, plots = _common_md(d, out, missing), {}, []
-    if d["kind"] in SECTIONS:
-        extra, section, plots = SECTIONS[d["kind"]](d, out)
-        md += ["", *section]
+    compute, to_md = SECTIONS.get(d["kind"], (None, None))
+    extra, plots = compute(d, out) if compute else ({}, [])
+    for row, p in zip(d["tests"], stats.holm([r["p"] for r in d["tests"]])):
+        row["p_adj"] = p
+    if d["kind"] == "volume":
+        _identified(extra)
+    answer = _answer(d, out, extra, missing)
+    md = [f"# Report: {d['kind']} study", "", *_answer_md(d, answer), "", *_common_md(d, out, missing)]
+    md += ["", *to_md(d, extra)] if to_md else []
     try:
         import matplotlib
         matplotlib.use("Agg")  # files only, no display
@@ -491,17 +774,17 @@ def write_report(sweep_dir) -> Path:
         hint = "Plots need matplotlib: `pip install matplotlib` (`make study` installs it), then report again."
         print(hint)
         md += ["", hint]
-    for name, draw, args in plots if plt else []:
-        fig = draw(plt, *args)
+    for name, figure, args in plots if plt else []:
+        fig = figure(plt, *args)
         fig.tight_layout()  # titles of one row clear the axis labels of the row above
-        atomic_write(sweep / name, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
+        _save(fig, sweep / name)
         plt.close(fig)
-        written.append(name)
+        written.append(name + ".png")
     md += ["", "## Plots", "", *(f"![{name[:-4]}]({name})" for name in written)] if written else []
-    report = dict(study=d["kind"], grid=d["grid"], seeds=sorted({s for v in d["scores"].values() for s in v}),
-                  targets=d["targets"], metrics=d["metric"], baseline=d["base"], missing=missing, **out, **extra,
-                  plots=written)
-    text = json.dumps(report, indent=1, ensure_ascii=False)
+    report = dict(study=d["kind"], answer=answer, grid=d["grid"], seeds=sorted({s for v in d["scores"].values() for s in v}),
+                  targets=d["targets"], metrics=d["metric"], baseline=d["base"], missing=missing,
+                  collapsed=sorted(d["collapsed"]), **out, **extra, plots=written)
+    text = json.dumps(report, indent=1, ensure_ascii=False, default=float)
     atomic_write(sweep / "report.json", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     atomic_write(sweep / "report.md", lambda tmp: Path(tmp).write_text("\n".join(md) + "\n", encoding="utf-8"))
     return sweep / "report.md"

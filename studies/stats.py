@@ -10,6 +10,8 @@ permutation p with the +1 correction (Phipson & Smyth 2010); paired bootstrap fo
 """
 import numpy as np
 
+from model import UserError
+
 CHUNK = 1 << 20  # numbers drawn per block: n_boot × n never sits in memory at once (10k QA questions × 10k)
 ALPHA = (1e-3, 10.0)  # fit_saturating's exponent range: from "a line in log n" to "flat after one doubling"
 
@@ -140,11 +142,124 @@ def correlate(x, y, n_boot=10000, n_perm=10000, seed=0):
             "p_permutation_spearman": permutation_p(x, y, _spearman_rows, n_perm, seed, vectorized=True)}
 
 
-def mean_ci(values, n_boot=10000, level=0.95, seed=0):
-    """(mean, lo, hi): percentile bootstrap CI of a mean, e.g. of a gain over seeds."""
+def _scipy_stats():
+    try:
+        import scipy.stats
+    except ImportError:
+        raise UserError("the studies' intervals need scipy: `pip install scipy` (make study installs it).") from None
+    return scipy.stats
+
+
+def t_interval(values, level=0.95):
+    """Mean of independent replicates (seeds, or languages) with its Student-t interval and the two-sided
+    one-sample t-test of mean = 0: {mean, lo, hi, p, n, sd, why}. Exact for normal replicates at any n >= 2
+    (tests/test_stats.py proves 95% coverage at 2, 3 and 5 by simulation). Below 2 values, or with no spread
+    at all, lo/hi/p are None and `why` says so: never a zero-width interval."""
     v = _vector(values, "values")
-    lo, hi = bootstrap_ci(lambda r: r.mean(-1), (v,), n_boot, level, seed, vectorized=True)
-    return float(v.mean()), lo, hi
+    out = dict(mean=float(v.mean()), lo=None, hi=None, p=None, n=len(v), sd=None, why=None)
+    if len(v) < 2:
+        return dict(out, why=f"{len(v)} replicate: no interval")
+    sd = float(v.std(ddof=1))
+    if sd == 0:
+        return dict(out, sd=0.0, why=f"{len(v)} identical values: no spread to estimate")
+    t = _scipy_stats().t
+    se, df = sd / np.sqrt(len(v)), len(v) - 1
+    half = float(t.ppf((1 + level) / 2, df)) * se
+    return dict(out, lo=out["mean"] - half, hi=out["mean"] + half, sd=sd,
+                p=float(2 * t.sf(abs(out["mean"]) / se, df)))
+
+
+def welch(a, b, level=0.95):
+    """Difference of means mean(a) - mean(b) of two independent samples (e.g. low- vs high-resource languages)
+    with Welch's t interval and two-sided p: {diff, lo, hi, p, n_a, n_b, why}."""
+    a, b = _vector(a, "a"), _vector(b, "b")
+    out = dict(diff=float(a.mean() - b.mean()), lo=None, hi=None, p=None, n_a=len(a), n_b=len(b), why=None)
+    if min(len(a), len(b)) < 2:
+        return dict(out, why="fewer than 2 in a group: no test")
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    if va + vb == 0:
+        return dict(out, why="no spread in either group: no test")
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))  # Welch-Satterthwaite
+    t, se = _scipy_stats().t, float(np.sqrt(va + vb))
+    half = float(t.ppf((1 + level) / 2, df)) * se
+    return dict(out, lo=out["diff"] - half, hi=out["diff"] + half, p=float(2 * t.sf(abs(out["diff"]) / se, df)))
+
+
+def sd_interval(values, level=0.95):
+    """Sample sd with the chi-square interval of a normal population's sd: (sd, lo, hi); lo/hi None below 2."""
+    v = _vector(values, "values")
+    if len(v) < 2:
+        return None, None, None
+    sd, df, chi2 = float(v.std(ddof=1)), len(v) - 1, _scipy_stats().chi2
+    return (sd, sd * float(np.sqrt(df / chi2.ppf((1 + level) / 2, df))),
+            sd * float(np.sqrt(df / chi2.ppf((1 - level) / 2, df))))
+
+
+def holm(pvalues):
+    """Holm's step-down adjustment (Holm 1979) of every p-value in one report; None stays None."""
+    idx = [i for i, p in enumerate(pvalues) if p is not None]
+    order = sorted(idx, key=lambda i: pvalues[i])
+    out, running = list(pvalues), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(order) - rank) * pvalues[i]))
+        out[i] = running
+    return out
+
+
+def ols(X, y, names, level=0.95):
+    """y = b0 + X b by least squares, each column standardised (b = points per 1 sd of the feature), every
+    coefficient net of the others: {n, df, r2, terms: [{name, coef, lo, hi, p, partial_r, vif}], why}.
+    Needs n >= k + 3 (k features): two residual degrees of freedom at least."""
+    X, y = np.asarray(X, float), _vector(y, "y")
+    n, k = X.shape
+    if n < k + 3:
+        return dict(n=n, df=n - k - 1, r2=None, terms=[], why=f"{n} languages for {k} features: needs {k + 3}")
+    sd = X.std(0, ddof=1)
+    if (sd == 0).any():
+        return dict(n=n, df=n - k - 1, r2=None, terms=[], why="a feature is constant over these languages")
+    Z = np.column_stack([np.ones(n), (X - X.mean(0)) / sd])
+    coef, *_ = np.linalg.lstsq(Z, y, rcond=None)
+    resid, df = y - Z @ coef, n - k - 1
+    s2 = float(resid @ resid) / df
+    try:
+        cov = s2 * np.linalg.inv(Z.T @ Z)
+    except np.linalg.LinAlgError:
+        return dict(n=n, df=df, r2=None, terms=[], why="the features are exactly collinear")
+    t = _scipy_stats().t
+    q, se = float(t.ppf((1 + level) / 2, df)), np.sqrt(np.diag(cov))
+    corr = np.corrcoef(X, rowvar=False).reshape(k, k)
+    vif = np.diag(np.linalg.pinv(corr)) if k > 1 else np.ones(1)
+    terms = []
+    for j, name in enumerate(names, 1):
+        tj = coef[j] / se[j] if se[j] > 0 else np.inf
+        terms.append(dict(name=name, coef=float(coef[j]), lo=float(coef[j] - q * se[j]), hi=float(coef[j] + q * se[j]),
+                          p=float(2 * t.sf(abs(tj), df)), partial_r=float(tj / np.sqrt(tj * tj + df)),
+                          vif=float(vif[j - 1])))
+    return dict(n=n, df=df, r2=_r2(y, Z @ coef), terms=terms, why=None)
+
+
+def detectable(n, alpha=0.05, power=0.8):
+    """The smallest true mean (in sd units of one replicate) that a two-sided one-sample t-test at level alpha
+    finds with the given power from n replicates: the noncentral-t power, integrated over the chi-square of
+    the sd estimate (exact, not a z approximation; scipy's nct is unstable at 1 degree of freedom)."""
+    ss = _scipy_stats()
+    from scipy.integrate import quad
+    from scipy.optimize import brentq
+    df, q = n - 1, float(ss.t.ppf(1 - alpha / 2, n - 1))
+
+    def hit(d):
+        nc = d * np.sqrt(n)
+        f = lambda v: (ss.norm.cdf(nc - q * np.sqrt(v / df)) + ss.norm.cdf(-nc - q * np.sqrt(v / df))) \
+            * ss.chi2.pdf(v, df)  # noqa: E731
+        return quad(f, 0, np.inf, limit=200)[0] - power
+    return float(brentq(hit, 1e-3, 1e3))
+
+
+def slope(x, y):
+    """Least-squares slope of y on x (e.g. score on log2 n: the gain per doubling)."""
+    x, y = _paired(x, y)
+    xm = x - x.mean()
+    return float((xm * (y - y.mean())).sum() / (xm * xm).sum())
 
 
 def paired_bootstrap(a, b, n_boot=10000, level=0.95, seed=0):
@@ -252,3 +367,9 @@ def robustness(scores, baseline=None):
         base = np.array([_vector(baseline[lang], f"baseline[{lang!r}]").mean() for lang in langs])
         out["share_improved"] = float((per_lang > base).mean())
     return out
+
+
+if __name__ == "__main__":  # python -m studies.stats: the detectable effects quoted in studies/README.md
+    print("seeds | detectable at p < 0.05, 80% power (× seed sd of the paired gain) | after Holm over 10 tests")
+    for n in (2, 3, 5, 10):
+        print(f"{n} | {detectable(n):.2f} | {detectable(n, 0.005):.2f}")

@@ -22,7 +22,9 @@ import csv
 import hashlib
 import itertools
 import json
+import math
 import random
+import re
 import shutil
 from dataclasses import fields, replace
 from pathlib import Path
@@ -36,7 +38,10 @@ from studies.compare import read_scores
 from tasks.lib import submission
 from tasks.lib.common import get_task, task_names
 
-KEYS = {"study", "name", "base", "grid", "targets", "suite", "langs", "seeds", "metric", "threshold", "baseline"}
+KEYS = {"study", "name", "base", "grid", "targets", "suite", "langs", "seeds", "metric", "threshold", "baseline",
+        "keep_collapsed"}
+STUDY_LEVEL = {"seed": "seeds", "langs": "langs", "runs_dir": "the --runs-dir flag", "name": "name"}  # not per cell
+MAX_CELLS = 10_000  # grid combinations × seeds: a typo (a 10^6-cell grid) stops before anything is built
 STUDIES = ("volume", "typology", "ntasks", "robustness", "translated")
 SCOPES = ("intermediate", "target", "eval")
 SIZES = dict(mnli=392_702, snli=550_152, qqp=363_846, sst2=67_349, squad_v1=87_599, squad_v2=130_319,  # official
@@ -64,6 +69,11 @@ def read_study(path):
     grid = s.get("grid") or {}
     if not isinstance(grid, dict) or not grid:
         raise UserError(f"{src}: grid is empty; give at least one key with a list of values (e.g. task: [none, mnli]).")
+    if s.get("base") is not None and not isinstance(s["base"], dict):
+        raise UserError(f"{src}: base must be a mapping of Config keys (e.g. base: {{model: ..., lr: 2e-5}}).")
+    for key in grid:
+        if key.rpartition(".")[2] in STUDY_LEVEL:
+            raise UserError(f"{src}: grid.{key} cannot vary per cell; set it with {STUDY_LEVEL[key.rpartition('.')[2]]}.")
     fieldnames = {f.name for f in fields(Config)}
     for key in [*grid, *(s.get("base") or {})]:
         scope, _, name = key.rpartition(".")
@@ -73,6 +83,25 @@ def read_study(path):
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
             raise UserError(f"{src}: grid.{key} must be a non-empty list of values.")
+        seen = {}
+        for v in values:
+            same = seen.setdefault(_canonical(v), v)
+            if same is not v:
+                raise UserError(f"{src}: grid.{key} lists one value twice ({same!r} and {v!r}); keep one.")
+    seeds = s.get("seeds", [1])
+    if not isinstance(seeds, list) or not seeds or not all(type(x) is int and 0 <= x < 2 ** 32 for x in seeds):
+        raise UserError(f"{src}: seeds must be a list of integers in [0, 2^32), e.g. [1, 2, 3].")
+    if len(set(seeds)) < len(seeds):
+        raise UserError(f"{src}: seeds lists a seed twice ({seeds}): one run would count as two.")
+    cells = len(seeds) * math.prod(len(v) for v in grid.values())
+    if cells > MAX_CELLS:
+        raise UserError(f"{src}: the grid makes {cells:,} cells (values multiplied, times seeds); the cap is "
+                        f"{MAX_CELLS:,}: split the study.")
+    if isinstance(s.get("targets"), str):  # `targets: xnli` or "xnli,panx", as the flag takes it
+        s["targets"] = [t.strip() for t in s["targets"].split(",") if t.strip()]
+    folder = s.get("name") or Path(path).stem
+    if not isinstance(folder, str) or not re.fullmatch(r"[\w][\w.-]*", folder):
+        raise UserError(f"{src}: name {folder!r} must be a plain folder name (letters, digits, . _ -), as --name.")
     if bool(s.get("targets")) == bool(s.get("suite")):
         raise UserError(f"{src}: give either targets: [xnli, ...] or suite: xtreme | xtreme-r.")
     if s.get("suite") and s["suite"] not in submission.SUITES:
@@ -86,11 +115,58 @@ def read_study(path):
             if t != "none" and name.split("@")[0] not in task_names():
                 raise UserError(f"{src}: grid.task {t!r}: unknown task {name.split('@')[0]!r}; the tasks are "
                                 f"{', '.join(task_names())}, or none.")
-    seeds = s.get("seeds", [1])
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(x, int) for x in seeds):
-        raise UserError(f"{src}: seeds must be a list of integers, e.g. [1, 2, 3].")
-    s.update(seeds=seeds, name=s.get("name") or Path(path).stem, grid=grid, base=s.get("base") or {})
+    _report_keys(s, src, grid)
+    langs = s.get("langs")
+    if langs is not None:
+        if isinstance(langs, str):
+            langs = s["langs"] = [x.strip() for x in langs.split(",") if x.strip()]
+        have = {x for t in targets_of(s) for x in _languages(s, t)}
+        unknown = [x for x in langs if x not in have]
+        if unknown:
+            raise UserError(f"{src}: langs {' '.join(map(str, unknown))}: no target of this study has it; they have "
+                            f"{' '.join(sorted(have))}.")
+    s.update(seeds=seeds, name=folder, grid=grid, base=s.get("base") or {})
     return s
+
+
+def _canonical(v):
+    """A grid value as a cell sees it: 1e-3 and 0.001 (or "0.001") are one value; task sets ignore spaces."""
+    try:
+        return ("number", float(v)) if not isinstance(v, bool) else ("bool", v)
+    except (TypeError, ValueError):
+        return ("text", ",".join(p.strip() for p in str(v).split(",")))
+
+
+def _languages(s, target):
+    return submission.SUITES[s["suite"]][0].get(submission.folder(target), get_task(target).LANGS) \
+        if s.get("suite") else get_task(target).LANGS
+
+
+def _report_keys(s, src, grid):
+    """The report's keys, checked now: a typo must not wait for `report` after hours of training."""
+    from studies.compare import MAIN
+    targets = targets_of(s)
+    metric = s.get("metric")
+    wanted = metric if isinstance(metric, dict) else {t: metric for t in targets} if metric is not None else {}
+    if metric is not None and not isinstance(metric, (str, dict)):
+        raise UserError(f"{src}: metric must be a name (macro_f1) or a mapping target: name.")
+    for t, m in wanted.items():
+        if t not in targets:
+            raise UserError(f"{src}: metric.{t}: {t} is not a target of this study ({', '.join(targets)}).")
+        if not isinstance(m, str) or m not in {MAIN.get(t), "macro_f1", "accuracy", "f1", "exact_match", "precision", "recall"}:
+            raise UserError(f"{src}: metric {m!r} for {t}: use {MAIN.get(t)} (its main metric) or macro_f1/accuracy.")
+    threshold = s.get("threshold", 0.5)
+    if type(threshold) not in (int, float) or not 0 < threshold < 100:
+        raise UserError(f"{src}: threshold {threshold!r} must be a number of points in (0, 100), e.g. 0.5.")
+    if not isinstance(s.get("keep_collapsed", False), bool):
+        raise UserError(f"{src}: keep_collapsed must be true or false.")
+    baseline = s.get("baseline")
+    if baseline is not None:
+        if not isinstance(baseline, dict) or not baseline:
+            raise UserError(f"{src}: baseline must be a mapping of grid keys to values, e.g. baseline: {{task: none}}.")
+        for k, v in baseline.items():
+            if k not in grid or _canonical(v) not in {_canonical(x) for x in grid[k]}:
+                raise UserError(f"{src}: baseline {k}={v!r} is not in the grid; pick one of grid.{k}'s values.")
 
 
 def scoped(values, kind):
@@ -121,7 +197,9 @@ def plan(study, root, path="study"):
             cfg = resolve(task, (b, f"{path} base"), (bs, f"{path} base"), (g, where), (gs, where))
             return replace(cfg, runs_dir=str(root / "stages"), name="", seed=c["seed"])
         inter = str(c["keys"].get("task", base.get("task", "mnli")))
-        model = resolve("mnli", (scoped(base, "intermediate")[0], f"{path} base")).model
+        where = f"{path} grid " + ", ".join(f"{k}={v}" for k, v in c["keys"].items())
+        model = resolve("mnli", (scoped(base, "intermediate")[0], f"{path} base"),  # a grid `model` varies the
+                        (scoped(c["keys"], "intermediate")[0], where)).model     # encoder per cell
         out[c["cell"]] = chain(config_for, model, None if inter == "none" else inter, targets_of(study),
                                study.get("langs"), study.get("suite"))
     return cells(study), out
@@ -256,7 +334,12 @@ def sweep(config, dry_run_only=False, plan_file=None, stage=None, runs_dir="runs
         atomic_write(root / "study.yaml", lambda tmp: shutil.copyfile(config, tmp))
     cache = {}
     update = lambda s: write_table(study, root, cell_list, plans, cache) if s.kind == "eval" else None
-    counts = execute(chosen, on_done=update)
+    try:
+        counts = execute(chosen, on_done=update)
+    except KeyboardInterrupt as e:  # a stage's own line says --resume, a flag sweep does not have
+        where = str(e).split("; ")[0] or "interrupted"
+        raise KeyboardInterrupt(f"{where}; finished stages and the stage's last checkpoint are kept: rerun the same "
+                                f"`python xstilts.py sweep --config {config}` to continue.") from None
     n = write_table(study, root, cell_list, plans, cache)
     print(f"{study['name']}: {counts['trained']} stages trained, {counts['reused']} reused, {counts['evaluated']} "
           f"evaluated; {n} rows in {root / 'results.csv'}")

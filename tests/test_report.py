@@ -18,11 +18,6 @@ LANGS = ["de", "fr", "ru", "ar", "hi", "sw", "ur", "th", "zh", "tr", "yo", "mr"]
 SECTIONS = ["## Setup", "## Scores", "## Gains over the baseline", "## Robustness"]
 
 
-@pytest.fixture(autouse=True)
-def fewer_resamples(monkeypatch):
-    monkeypatch.setattr(report, "N_BOOT", 500)  # the statistics are tested in test_stats.py; here, the plumbing
-
-
 def sweep(folder, study, score, langs=LANGS, targets=("xnli",), cell_info=None):
     """Write a sweep: every grid combination × seed × target × language gets score(keys, seed, target, lang)."""
     folder.mkdir(exist_ok=True)
@@ -63,12 +58,15 @@ def test_gains_pair_seeds_then_average(tmp_path):
     md, rep = read(report.write_report(d).parent)
     assert rep["baseline"] == ["task=none"] and rep["metrics"] == {"xnli": "accuracy"}
     assert {g["lang"] for g in rep["gains"]} == set(LANGS) and {g["cell"] for g in rep["gains"]} == {"task=mnli"}
+    ss = pytest.importorskip("scipy.stats")
     for g in rep["gains"]:
-        want = np.mean([values[("mnli", s, g["lang"])] - values[("none", s, g["lang"])] for s in (1, 2, 3)])
-        assert g["gain"] == pytest.approx(want) and g["ci_low"] <= g["gain"] <= g["ci_high"]
+        paired = [values[("mnli", s, g["lang"])] - values[("none", s, g["lang"])] for s in (1, 2, 3)]
+        want = ss.t.interval(0.95, 2, loc=np.mean(paired), scale=ss.sem(paired))  # Student-t over the 3 seeds
+        assert g["gain"] == pytest.approx(np.mean(paired)) and (g["ci_low"], g["ci_high"]) == pytest.approx(want)
     (summary,) = rep["gain_summary"]
     assert summary["gain"] == pytest.approx(np.mean([g["gain"] for g in rep["gains"]]))
     assert summary["ci_low"] <= summary["gain"] <= summary["ci_high"] and summary["share_improved"] == 1.0
+    assert summary["p_adj"] is not None and "## Answer" in md and md.index("## Answer") < md.index("## Setup")
     assert all(h in md for h in SECTIONS) and "target xquad: no results yet" in md
 
 
@@ -82,28 +80,29 @@ def test_one_seed_has_no_ci_and_the_study_metric_wins(tmp_path):
     assert rep["metrics"] == {"xnli": "macro_f1"}
     (g,) = rep["gains"]
     assert (g["lang"], g["gain"], g["ci_low"], g["ci_high"]) == ("de", 3.5, None, None)
+    assert g["why"] == "1 replicate: no interval"
 
 
-def test_typology_gain_rises_with_distance(tmp_path):
+def test_typology_each_feature_net_of_the_others(tmp_path):
     table = languages.table()
-    feature = languages.FEATURES[0]
-    langs = ["en"] + [lang for lang in LANGS if table[lang].get(feature) is not None]
-    gain = {lang: 20 * float(table[lang][feature]) + 0.3 * noise(lang) for lang in langs}
+    features = [*languages.FEATURES, "joshi_class"]
+    langs = ["en"] + [lang for lang in LANGS if all(table[lang].get(f) is not None for f in features)]
+    gain = {lang: 20 * float(table[lang]["dist_syntax"]) + 0.3 * noise(lang) for lang in langs}
     d = sweep(tmp_path / "s", dict(study="typology", grid=dict(task=["none", "mnli"]), seeds=[0, 1]),
               lambda k, s, t, lang: 60 + s + (gain[lang] if k["task"] == "mnli" else 0), langs=langs)
     md, rep = read(report.write_report(d).parent)
-    (r,) = [r for r in rep["correlations"] if r["feature"] == feature]
-    x = [float(table[lang][feature]) for lang in langs[1:]]  # English, the source language, is left out
-    want = stats.correlate(x, [gain[lang] for lang in langs[1:]], 500, 500)
-    assert r["pearson"] > 0.5 and r["n"] == len(langs) - 1 and r["cell"] == "task=mnli"
-    for key in ("pearson", "spearman", "p_permutation"):
-        assert r[key] == pytest.approx(want[key])
-    assert r["pearson_ci"] == pytest.approx(want["pearson_ci"])
-    assert {r["feature"] for r in rep["correlations"]} <= {*languages.FEATURES, "joshi_class"}
-    assert "## Gain vs typological distance" in md and all(h in md for h in SECTIONS)
+    (m,) = rep["models"]
+    assert m["langs"] == sorted(langs[1:]) and m["n"] == len(langs) - 1  # English, the source, left out
+    X = np.array([[float(table[lang][f]) for f in features] for lang in m["langs"]])
+    Z = np.column_stack([np.ones(len(X)), (X - X.mean(0)) / X.std(0, ddof=1)])
+    want = np.linalg.lstsq(Z, [gain[lang] for lang in m["langs"]], rcond=None)[0][1:]
+    assert [t["coef"] for t in m["terms"]] == pytest.approx(want.tolist())
+    syntax = next(t for t in m["terms"] if t["name"] == "dist_syntax")
+    assert syntax["p_adj"] < 0.05 and syntax["lo"] > 0
+    assert "dist_syntax" in rep["answer"]["findings"][0] and all(h in md for h in SECTIONS)
 
 
-def test_volume_recovers_gain_per_doubling(tmp_path):
+def test_volume_gain_per_doubling_languages_as_unit(tmp_path):
     sizes = {"1000": 1000, "4000": 4000, "16000": 16000, "0": 64000}  # 0 = all of MNLI: cells.json has the count
     b = {lang: 0.5 + 0.25 * i for i, lang in enumerate(LANGS)}
     study = dict(study="volume", grid={"task": ["none", "mnli"], "intermediate.max_train_examples": list(sizes)},
@@ -112,33 +111,35 @@ def test_volume_recovers_gain_per_doubling(tmp_path):
     d = sweep(tmp_path / "s", study, lambda k, s, t, lang: 30 + s + (b[lang] * np.log2(n_of(k)) if n_of(k) else 0),
               cell_info=lambda k: dict(train_examples=n_of(k)))
     md, rep = read(report.write_report(d).parent)
-    fits = {f["scope"]: f for f in rep["fits"] if f["target"] == "xnli"}
-    assert fits["average"]["gain_per_doubling"] == pytest.approx(np.mean(list(b.values())))
-    assert fits["average"]["n"] == [1000, 4000, 16000, 64000]
-    for lang in LANGS:
-        assert fits[lang]["gain_per_doubling"] == pytest.approx(b[lang])
-        assert fits[lang]["saturation_point"] == (None if b[lang] > 1.1 else 0.0)
+    rows = {r["group"]: r for r in rep["volume"] if r["target"] == "xnli"}
+    assert rows["all"]["n"] == [1000, 4000, 16000, 64000]
+    assert rows["all"]["slope"]["estimate"] == pytest.approx(np.mean(list(b.values())))
     groups = {lang: languages.resource_group(lang) for lang in LANGS}
-    for g in set(groups.values()):
-        assert fits[g]["gain_per_doubling"] == pytest.approx(np.mean([b[x] for x in LANGS if groups[x] == g]))
+    for g in ("low", "high"):
+        mine = [b[x] for x in LANGS if groups[x] == g]
+        assert rows[g]["slope"]["estimate"] == pytest.approx(np.mean(mine)) and rows[g]["slope"]["n_langs"] == len(mine)
+        assert rows[g]["change"]["estimate"] == pytest.approx(0, abs=1e-9)  # log-linear: no change per doubling
+        assert rows[g]["fit"]["n_sat"] is None and rows[g]["fit"]["preferred"] == "log-linear"
     assert "## Diminishing returns" in md and all(h in md for h in SECTIONS)
 
 
-def test_ntasks_groups_by_task_count(tmp_path):
+def test_ntasks_best_sets_chosen_on_other_seeds(tmp_path):
     mean = {"none": 50, "mnli": 55, "squad_v2": 53, "mnli,squad_v2": 56, "mnli,squad_v2,hellaswag": 54}
-    d = sweep(tmp_path / "s", dict(study="ntasks", grid=dict(task=list(mean)), seeds=[0, 1]),
-              lambda k, s, t, lang: mean[k["task"]] + (s - 0.5))
+    d = sweep(tmp_path / "s", dict(study="ntasks", grid=dict(task=list(mean)), seeds=[0, 1, 2]),
+              lambda k, s, t, lang: mean[k["task"]] + (s - 0.5) + 0.3 * noise(k["task"], s))
     md, rep = read(report.write_report(d).parent)
-    rows = {r["k"]: r for r in rep["ntasks"]}
-    assert sorted(rows) == [0, 1, 2, 3]
-    assert rows[1]["mean"] == pytest.approx(54) and rows[1]["max"] == pytest.approx(55)
-    assert rows[1]["best_cell"] == "task=mnli" and rows[1]["n_combos"] == 2
-    assert rows[2]["mean"] == pytest.approx(56) and rows[1]["seed_sd"] == pytest.approx(np.std([0, 1], ddof=1))
-    assert rep["best_single"] == [dict(target="xnli", cell="task=mnli", score=pytest.approx(55))]
-    assert "## Number of intermediate tasks" in md and all(h in md for h in SECTIONS)
+    by_k = {r["k"]: r for r in rep["by_k"]}
+    assert sorted(by_k) == [0, 1, 2, 3] and by_k[1]["n_sets"] == 2
+    assert by_k[1]["mean_over_sets"] == pytest.approx(54, abs=0.5)
+    versus = {r["what"]: r for r in rep["versus"]}
+    two = versus["best 2-task set − best single task"]
+    avg = lambda task, s: mean[task] + (s - 0.5) + 0.3 * noise(task, s)  # noqa: E731
+    assert two["gain"] == pytest.approx(np.mean([avg("mnli,squad_v2", s) - avg("mnli", s) for s in (0, 1, 2)]))
+    assert versus["task=mnli,squad_v2,hellaswag − its best member"]["gain"] < 0
+    assert "## Number of intermediate tasks" in md and "not matched" in rep["compute"]
 
 
-def test_robustness_per_size(tmp_path):
+def test_robustness_per_size_against_the_baseline(tmp_path):
     study = dict(study="robustness", grid={"task": ["none", "mnli"], "intermediate.max_train_examples": [100, 1000]},
                  seeds=[0, 1, 2])
     size = lambda k: int(k["intermediate.max_train_examples"]) if k["task"] == "mnli" else None  # noqa: E731
@@ -147,24 +148,28 @@ def test_robustness_per_size(tmp_path):
               + (size(k) or 0) / 100, cell_info=lambda k: dict(train_examples=size(k)))
     md, rep = read(report.write_report(d).parent)
     rows = {r["n"]: r for r in rep["robustness_vs_size"]}
-    assert sorted(rows) == [100, 1000]
+    assert sorted(rows, key=str) == [100, 1000, None] and rows[None]["series"] == "baseline"
     for n, r in rows.items():
-        assert r["seed_std"] == pytest.approx(spread[n])
-        assert r["worst_lang"] == "de" and r["worst"] == pytest.approx(50 + n / 100)
-        assert r["lang_range"] == pytest.approx(len(LANGS) - 1) and r["share_improved"] == 1.0
+        assert r["seed_sd"] == pytest.approx(spread[n]) and r["seed_sd_ci"][0] < r["seed_sd"] < r["seed_sd_ci"][1]
+        assert r["worst_lang"] == "de" and r["worst"] == pytest.approx(50 + (n or 0) / 100)
+        assert r["spread"] == pytest.approx(len(LANGS) - 1)
+    assert rows[1000]["worst_vs_baseline"]["estimate"] == pytest.approx(10)
+    assert rows[1000]["spread_vs_baseline"]["estimate"] == pytest.approx(0)
     assert "## Robustness vs data volume" in md and all(h in md for h in SECTIONS)
 
 
-def test_translated_heatmap_and_gain_over_english(tmp_path):
+def test_translated_diagonal_and_gain_over_english(tmp_path):
     bonus = {"none": 0, "mnli": 3, "mnli@hi": 2, "mnli@sw": 1}
     d = sweep(tmp_path / "s", dict(study="translated", grid=dict(task=list(bonus)), seeds=[0, 1]),
               lambda k, s, t, lang: 40 + s + bonus[k["task"]] + 4 * (k["task"] == f"mnli@{lang}"))
     md, rep = read(report.write_report(d).parent)
-    heat = {(h["row"], h["lang"]): h["gain"] for h in rep["heatmap"]}
-    assert heat[("en", "de")] == pytest.approx(3) and heat[("hi", "hi")] == pytest.approx(6)
-    assert heat[("sw", "hi")] == pytest.approx(1)
-    vs = {(v["inter_lang"], v["lang"]): v["gain"] for v in rep["vs_english"]}
-    assert vs[("hi", "hi")] == pytest.approx(3) and vs[("sw", "de")] == pytest.approx(-2)
+    heat = {(h["row"], h["lang"]): h for h in rep["heatmap"]}
+    assert heat[("hi", "hi")]["gain"] == pytest.approx(6) and heat[("hi", "hi")]["vs_english"] == pytest.approx(3)
+    assert heat[("sw", "de")]["vs_english"] == pytest.approx(-2) and heat[("sw", "hi")]["gain"] == pytest.approx(1)
+    diag = {r["inter_lang"]: r for r in rep["diagonal"]}
+    assert diag["hi"]["gain"] == pytest.approx(3) and diag["sw"]["gain"] == pytest.approx(2)
+    (pooled,) = rep["diagonal_pooled"]
+    assert pooled["n_langs"] == 2 and pooled["p"] is None and "no test" in pooled["why"]  # 2 languages: no test
     assert "## Intermediate language × target language" in md and all(h in md for h in SECTIONS)
 
 

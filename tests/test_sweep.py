@@ -66,12 +66,16 @@ def test_shared_intermediate_trains_once_and_a_finished_sweep_trains_nothing(wor
     assert calls == [] and set(before.splitlines()) < set((root / "results.csv").read_text().splitlines())
 
 
-def test_a_sweep_killed_mid_stage_resumes_to_the_same_table(world, tmp_path, monkeypatch):
+def test_a_sweep_killed_mid_stage_resumes_to_the_same_table(world, tmp_path, monkeypatch, capsys):
     whole = study(tmp_path / "a.yaml", world, tmp_path / "a", grid={"task": ["mnli"]}, targets=["xnli"])
     assert xstilts.main(["sweep", "--config", str(whole)]) == 0
     killed = study(tmp_path / "b.yaml", world, tmp_path / "b", grid={"task": ["mnli"]}, targets=["xnli"])
     monkeypatch.setattr(chain.train, "CRASH_AT_STEP", 3)  # after the step-2 checkpoint of the first stage
     assert xstilts.main(["sweep", "--config", str(killed)]) == 130
+    err = capsys.readouterr().err
+    assert "rerun the same `python xstilts.py sweep --config" in err and "--resume" not in err  # sweep has no --resume
+    assert xstilts.main(["report", str(tmp_path / "b" / "s")]) == 2  # killed before any evaluation
+    assert "no evaluation stage finished yet (0 rows" in capsys.readouterr().err
     (stage,) = (tmp_path / "b" / "s" / "stages").glob("intermediate-*")
     assert not (stage / "results.json").exists() and (stage / "checkpoints").is_dir()
     monkeypatch.setattr(chain.train, "CRASH_AT_STEP", None)
@@ -118,6 +122,23 @@ def test_max_steps_holds_compute_constant(world, tmp_path):
     (dict(seeds=[]), "seeds must be a list of integers"),
     (dict(study="volumes"), "study 'volumes'"),
     (dict(grid={"intermediate.epochs": 2}), "must be a non-empty list"),
+    (dict(seeds=[1, 1]), "seeds lists a seed twice"),
+    (dict(seeds=[-1]), "seeds must be a list of integers in [0, 2^32)"),
+    (dict(seeds=[10 ** 30]), "seeds must be a list of integers in [0, 2^32)"),
+    (dict(grid={"task": ["none", "mnli"], "seed": [1, 2]}), "grid.seed cannot vary per cell; set it with seeds"),
+    (dict(grid={"task": ["none", "mnli"], "langs": ["de"]}), "grid.langs cannot vary per cell"),
+    (dict(grid={"task": ["none", "mnli"], "lr": [1e-3, 0.001]}), "grid.lr lists one value twice (0.001 and 0.001)"),
+    (dict(grid={"task": ["none", "mnli", "mnli, snli", "mnli,snli"]}), "grid.task lists one value twice"),
+    (dict(name="../.."), "name '../..' must be a plain folder name"),
+    (dict(base=[1, 2]), "base must be a mapping"),
+    (dict(metric="acc"), "metric 'acc' for xnli"),
+    (dict(metric={"panx": "f1"}), "metric.panx: panx is not a target of this study"),
+    (dict(threshold=-1), "threshold -1 must be a number of points"),
+    (dict(baseline={"task": "nothing"}), "baseline task='nothing' is not in the grid"),
+    (dict(langs=["en", "ja", "xx"]), "langs xx: no target of this study has it"),
+    (dict(grid={"task": ["none", "mnli"], "lr": [i * 1e-5 for i in range(1, 201)]}, seeds=list(range(30))),
+     "the grid makes 12,000 cells"),
+    (dict(grid={"task": ["none", "mnli"], "model": ["/nonexistent"]}), "/nonexistent"),
 ])
 def test_bad_study_files_are_one_line_and_write_nothing(world, tmp_path, capsys, change, message):
     cfg = study(tmp_path / "s.yaml", world, tmp_path / "runs", **change)

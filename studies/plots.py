@@ -1,0 +1,109 @@
+"""The studies' figures, drawn from the numbers studies/report.py puts in report.json (never recomputed here):
+gains against each language's own baseline, interval bars with their method in the legend, axes with metric
+and unit, the sizes as ticks, one quantity per axis. Each takes matplotlib's pyplot first (imported only
+when plotting) and returns the figure; tests/test_synthetic_truth.py reads the plotted data back.
+"""
+import numpy as np
+
+
+def _count(n):
+    return f"{n:,.0f}"
+
+
+def _ticks(ax, n):
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(n, [_count(x) for x in n], rotation=30)
+    ax.minorticks_off()
+
+
+def volume(plt, t, series, n, langs, groups, g, rows):
+    """Gain over each language's own baseline: a language with no gain lies on zero."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    color = {"low": "tab:red", "high": "tab:blue", "all": "black", None: "grey"}
+    for lang, row in zip(langs, g):
+        ax.plot(n, row, lw=0.7, alpha=0.35, color=color[groups[lang]])
+    for r in rows:
+        mean, at = r["mean_gain"], r["at_size"]
+        err = [[m - (a["lo"] if a["lo"] is not None else m) for m, a in zip(mean, at)],
+               [(a["hi"] if a["hi"] is not None else m) - m for m, a in zip(mean, at)]]
+        ax.plot(n, mean, lw=3, color=color[r["group"]], marker="o", gid=f"mean:{r['group']}",
+                label=f"{r['group']} ({len(r['langs'])} langs; bars: 95% t over seeds)")
+        ax.errorbar(n, mean, yerr=err, fmt="none", capsize=3, color=color[r["group"]])
+    ax.axhline(0, ls="--", color="black", lw=1, label="baseline (no intermediate task)")
+    _ticks(ax, n)
+    ax.set(xlabel="intermediate training examples n", ylabel=f"gain over baseline ({t}, points)",
+           title=f"{t}: {series}")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def typology(plt, t, c, m):
+    """Each feature's coefficient (net of the others) with its 95% interval: a forest plot."""
+    fig, ax = plt.subplots(figsize=(6, 0.5 * len(m["terms"]) + 1.5))
+    y = np.arange(len(m["terms"]))[::-1]
+    coef = [x["coef"] for x in m["terms"]]
+    err = [[x["coef"] - x["lo"] for x in m["terms"]], [x["hi"] - x["coef"] for x in m["terms"]]]
+    ax.errorbar(coef, y, xerr=err, fmt="o", capsize=3, gid="coef")
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_yticks(y, [x["name"] for x in m["terms"]])
+    ax.set(xlabel="gain per 1 sd of the feature (points), net of the others", title=f"{t}: {c} ({m['n']} languages)")
+    return fig
+
+
+def ntasks(plt, t, rows):
+    fig, ax = plt.subplots(figsize=(6, 4))
+    rows = [r for r in rows if r["gain"] is not None]
+    k = [r["k"] for r in rows]
+    lo = [r["gain"] - r["ci_low"] if r["ci_low"] is not None else 0 for r in rows]
+    hi = [r["ci_high"] - r["gain"] if r["ci_high"] is not None else 0 for r in rows]
+    ax.errorbar(k, [r["gain"] for r in rows], yerr=[lo, hi], fmt="o", capsize=3, gid="diff")
+    ax.axhline(0, color="grey", ls="--", label="best single task")
+    ax.set(xlabel="number of intermediate tasks k", ylabel=f"best k-set − best single ({t}, points)", title=t)
+    if k:
+        ax.set_xticks(k)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def robustness(plt, t, metric, rows):
+    """Three panels, one quantity each; the baseline as a dashed line in every panel."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    base = next((r for r in rows if r["series"] == "baseline"), None)
+    for s in dict.fromkeys(r["series"] for r in rows if r["series"] != "baseline"):
+        rs = [r for r in rows if r["series"] == s]
+        n = [r["n"] for r in rs]
+        sd = [r["seed_sd"] or 0 for r in rs]
+        err = [[a - (r["seed_sd_ci"][0] or a) for a, r in zip(sd, rs)], [(r["seed_sd_ci"][1] or a) - a for a, r in zip(sd, rs)]]
+        axes[0].errorbar(n, sd, yerr=err, marker="o", capsize=3, label=s, gid="seed_sd")
+        axes[1].plot(n, [r["worst"] for r in rs], marker="o", label=s, gid="worst")
+        axes[2].plot(n, [r["spread"] for r in rs], marker="o", label=s, gid="spread")
+        for ax in axes:
+            _ticks(ax, n)
+    labels = ("seed sd of the language average", "worst language's score", "best − worst language")
+    for ax, key, label in zip(axes, ("seed_sd", "worst", "spread"), labels):
+        if base and base[key] is not None:
+            ax.axhline(base[key], ls="--", color="black", lw=1, label="baseline", gid=f"baseline:{key}")
+        ax.set(xlabel="intermediate training examples n", ylabel=f"{label} ({metric}, points)", title=f"{t}: {label}")
+        ax.legend(fontsize=8)
+    return fig
+
+
+def heatmap(plt, t, metric, rows, cols, heat):
+    """Gain of language-L intermediate data over English data, rows and columns in the same order: the
+    diagonal is a diagonal. Gain over the baseline beside it."""
+    fig, axes = plt.subplots(1, 2, figsize=(max(10, 1.2 * len(cols) + 4), 0.5 * len(rows) + 2.5))
+    for ax, key, title in zip(axes, ("vs_english", "gain"), ("over English intermediate data", "over no intermediate")):
+        m = np.full((len(rows), len(cols)), np.nan)
+        for h in heat:
+            if h[key] is not None and h["row"] in rows and h["lang"] in cols:
+                m[rows.index(h["row"]), cols.index(h["lang"])] = h[key]
+        lim = float(np.nanmax(np.abs(m))) if np.isfinite(m).any() else 1.0
+        im = ax.imshow(m, cmap="RdBu", vmin=-(lim or 1), vmax=lim or 1, aspect="auto", gid=f"heat:{key}")
+        for (i, j), v in np.ndenumerate(m):
+            if np.isfinite(v):
+                ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=7,
+                        color="white" if abs(v) > 0.6 * (lim or 1) else "black")
+        ax.set_xticks(range(len(cols)), cols), ax.set_yticks(range(len(rows)), rows)
+        ax.set(xlabel="target language", ylabel="intermediate data language", title=f"{t}: gain {title}")
+        fig.colorbar(im, ax=ax, label=f"gain ({metric}, points)")
+    return fig

@@ -1,0 +1,73 @@
+"""Synthetic truth: a sweep folder in `sweep`'s formats (study.yaml, cells.json, results.csv) built from a study
+YAML and planted effects, so that every report section can be tested against an answer known in advance.
+
+    from studies import synthetic
+    synthetic.write("studies/volume.yaml", "runs/fake-volume", truth=lambda keys, target, lang: 60.0)
+    python xstilts.py report runs/fake-volume
+
+truth(keys, target, lang) is the true score (points, 0-100) of a grid combination on one target language.
+Each cell (combination × seed) then gets the noise a real sweep has: a seed effect shared by all its languages
+(sd `seed_sd`), a language-by-seed deviation (sd `lang_seed_sd`), and per-example noise — the score is the
+share of `examples` test examples right, each right with the noisy true probability (a binomial draw).
+The noise has mean zero, so the expected gain of a cell is exactly truth(cell) - truth(baseline). numpy only.
+"""
+import csv
+import importlib
+import json
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from studies.compare import MAIN
+
+
+def _sizes():
+    from studies.sweep import SIZES
+    return SIZES
+
+
+def _train_examples(keys):
+    """What the intermediate stage would train on: the official size, or the study's subsample of it."""
+    task = str(keys.get("task", "none"))
+    if task == "none":
+        return None
+    full = sum(_sizes().get(t.split("@")[0], 10_000) for t in task.split(","))
+    cap = keys.get("intermediate.max_train_examples", keys.get("max_train_examples", 0))
+    return min(int(cap), full) if cap else full
+
+
+def _langs(study, target):
+    langs = importlib.import_module(f"tasks.{target}").LANGS
+    return [lang for lang in langs if lang in study["langs"]] if study.get("langs") else list(langs)
+
+
+def write(study, folder, truth, seed_sd=0.5, lang_seed_sd=0.5, examples=2000, rng=0):
+    """Write the sweep folder for `study` (a YAML path or the dict it holds); return the folder."""
+    from studies.sweep import cells, targets_of
+    if not isinstance(study, dict):
+        study = yaml.safe_load(Path(study).read_text(encoding="utf-8"))
+    study = dict(study, seeds=study.get("seeds") or [1])
+    folder, rng = Path(folder), np.random.default_rng(rng)
+    folder.mkdir(parents=True, exist_ok=True)
+    grid, targets = list(study["grid"]), targets_of(study)
+    rows, info = [], []
+    for c in cells(study):
+        keys, shared = c["keys"], rng.normal(0, seed_sd)
+        task = str(keys.get("task", "none"))
+        info.append(dict(cell=c["cell"], keys=keys, seed=c["seed"], train_examples=_train_examples(keys),
+                         ntasks=0 if task == "none" else len(task.split(",")),
+                         inter_lang="none" if task == "none" else (task.split(",")[0].split("@") + ["en"])[1],
+                         stages=[]))
+        for t in targets:
+            for lang in _langs(study, t):
+                p = np.clip((truth(keys, t, lang) + shared + rng.normal(0, lang_seed_sd)) / 100, 0, 1)
+                value = 100 * rng.binomial(examples, p) / examples
+                rows.append([c["cell"], *(keys[k] for k in grid), c["seed"], t, lang, MAIN[t], value])
+    (folder / "study.yaml").write_text(yaml.safe_dump(study, sort_keys=False), encoding="utf-8")
+    (folder / "cells.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
+    with open(folder / "results.csv", "w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f, lineterminator="\n")
+        out.writerow(["cell", *grid, "seed", "target", "lang", "metric", "value"])
+        out.writerows(rows)
+    return folder
