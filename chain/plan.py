@@ -12,13 +12,14 @@ asked for more languages evaluates only those it lacks.
 """
 import hashlib
 import json
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from chain import dist
 from chain.config import write_yaml
-from chain.runs import (check_model, device_of, evaluate, same_config, train_stage, training_keys, write_files,
-                        write_json)
+from chain.runs import (check_model, device_of, evaluate, provenance, same_config, train_stage, training_keys,
+                        write_files, write_json)
 from model import UserError
 from tasks.lib import submission
 from tasks.lib.common import get_task
@@ -208,12 +209,16 @@ def run_eval(s):
         return 0
     if isinstance(s.start, Stage) and not s.start.done():
         raise UserError(f"{s.dir.name} evaluates {s.start.dir}, which is not finished; run that stage first.")
+    started = time.time()
     results, files = evaluate(s.cfg, s.task, s.init, missing)
     s.dir.mkdir(parents=True, exist_ok=True)
     if not (s.dir / "config.yaml").exists():
         write_yaml(replace(s.cfg, task=s.task, init=s.init, langs=",".join(s.langs)), s.dir / "config.yaml")
     write_files(s.dir, files)
     old = json.loads((s.dir / "results.json").read_text(encoding="utf-8")) if have else {}
+    before = s.dir / "stage.json"  # one record per evaluation call: languages added later carry their own
+    runs = json.loads(before.read_text(encoding="utf-8")).get("provenance", []) if have and before.exists() else []
+    write_json(s.dir / "stage.json", dict(provenance=[*runs, dict(provenance(started), langs=missing)]))
     write_json(s.dir / "results.json", {**old, **results})
     dist.barrier()  # torchrun: rank 0 has written them
     return 1

@@ -6,6 +6,7 @@ last, so a directory with results.json is a finished stage and one without it is
 """
 import json
 import os
+import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -147,9 +148,11 @@ def train_stage(cfg, task_names, init, resume, head_from=None, flag="--init"):
         if (run / "results.json").exists():  # finished: --resume has nothing left to do
             print(f"{run}: finished already (results.json); nothing to resume.")
             return run
+        started = time.time()
         _, best = fit(cfg, tasks, model, run, data, resume, head_from)
         write_json(run / "stage.json", dict(task=task_names, init=str(init), skipped_rows=common.SKIPPED[noted:],
-                                            train_examples={n: len(d[1]) for n, d in data.items()}))
+                                            train_examples={n: len(d[1]) for n, d in data.items()},
+                                            provenance=provenance(started)))
         write_results(run, {n: {"en-dev": best[n]} for n in tasks})
     finally:
         unlock(run)
@@ -226,6 +229,27 @@ def write_files(root, files):
     for rel, text in files.items():
         (Path(root) / rel).parent.mkdir(parents=True, exist_ok=True)
         atomic_write(Path(root) / rel, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def provenance(started):
+    """What produced a stage, for the report: commit (+dirty), versions, device, start, end, wall seconds."""
+    import platform
+    import subprocess
+    import time
+    import torch
+    root = Path(__file__).resolve().parents[1]
+    try:
+        git = lambda *a: subprocess.run(["git", *a], cwd=root, capture_output=True, text=True, timeout=20)  # noqa
+        head = git("rev-parse", "HEAD")
+        commit = head.stdout.strip() + ("+dirty" if git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+                                        else "") if head.returncode == 0 else "not a git checkout"
+    except (OSError, subprocess.SubprocessError):
+        commit = "not a git checkout"
+    now = time.time()
+    return dict(commit=commit, torch=torch.__version__, cuda=torch.version.cuda, python=platform.python_version(),
+                device=torch.cuda.get_device_name() if torch.cuda.is_available() else f"cpu ({platform.machine()})",
+                started=time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
+                finished=time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(now)), wall_s=round(now - started, 1))
 
 
 def write_json(path, obj):

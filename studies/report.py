@@ -104,20 +104,38 @@ def _build(kind, study, grid, rows, cells):
         (k, v), what = next(iter(spec.items())), ", ".join(f"{k} {v}" for k, v in spec.items())
         raise UserError(f"the baseline ({what}) has no results in results.csv; add `{v}` to grid.{k} in study.yaml "
                         "(or set `baseline:`) and run the sweep again.")
-    baseline = {}  # (target, lang) → {seed: score}, averaged over the baseline combinations of that seed
-    for (c, t, lang), by_seed in scores.items():
-        if c in base:
-            for s, v in by_seed.items():
-                baseline.setdefault((t, lang), {}).setdefault(s, []).append(v)
+    if len(base) > 1:  # one baseline system: grid keys that do not apply to it (a size) collapsed, per seed averaged
+        one, merged = _label(spec), {}
+        for (c, t, lang), by_seed in list(scores.items()):
+            if c in base:
+                for s, v in scores.pop((c, t, lang)).items():
+                    merged.setdefault((one, t, lang), {}).setdefault(s, []).append(v)
+        scores.update({k: {s: float(np.mean(v)) for s, v in b.items()} for k, b in merged.items()})
+        ids[one] = set().union(*(ids.pop(c) for c in base))
+        combos = {one: dict(spec), **{c: keys for c, keys in combos.items() if c not in base}}
+        base = [one]
+    baseline = {(t, lang): dict(by_seed) for (c, t, lang), by_seed in scores.items() if c in base}
     info = {c: [cells[i] for i in sorted(ids[c]) if i in cells] for c in combos}
     first = lambda c, key: next((e[key] for e in info[c] if e.get(key) is not None), None)  # noqa: E731
     return dict(kind=kind, study=study, grid=grid, targets=targets, metric=metric, combos=combos, scores=scores,
                 tests=[], collapsed={f"{_label({k: r[k] for k in grid})}, seed {r['seed']}, {t} {lang}"
                                      for (_, t, lang), r in collapsed.items()},
-                base=base, baseline={k: {s: float(np.mean(v)) for s, v in b.items()} for k, b in baseline.items()},
+                base=base, baseline=baseline, provenance=_provenance(cells),
                 cells=cells, ids=ids, langs=languages.table(), n={c: first(c, "train_examples") for c in combos},
                 k={c: first(c, "ntasks") for c in combos}, inter={c: first(c, "inter_lang") for c in combos},
                 group={lang: languages.resource_group(lang) for lang in languages.table()})  # Joshi 0-2: low
+
+
+def _provenance(cells):
+    """One summary of the stages' provenance records (cells.json): commits, versions, devices, time span."""
+    recs = list({(r.get("stage"), r.get("started")): r for c in cells.values() for r in c.get("provenance") or []
+                 if isinstance(r, dict)}.values())
+    if not recs:
+        return dict(stages=0)
+    count = lambda key: dict(Counter(str(r.get(key)) for r in recs))  # noqa: E731
+    return dict(stages=len(recs), commits=count("commit"), torch=count("torch"), cuda=count("cuda"),
+                devices=count("device"), first=min(r.get("started", "") for r in recs),
+                last=max(r.get("finished", "") for r in recs), wall_h=round(sum(r.get("wall_s", 0) for r in recs) / 3600, 2))
 
 
 def _collapsed(rows, grid):
@@ -650,6 +668,9 @@ def _answer(d, out, extra, missing):
     caveats = [f"{len(missing)} missing item(s): see Setup"] if missing else []
     caveats += [f"only {len(seeds)} seed(s) with results: no interval over seeds"] if len(seeds) < 2 else []
     caveats += [f"{len(seeds)} seeds: intervals are wide and only large effects are detectable"] if 2 <= len(seeds) < 5 else []
+    commits = d["provenance"].get("commits", {})
+    caveats += [f"the stages come from {len(commits)} different commits ({', '.join(commits)}): results may mix "
+                "code versions"] if len(commits) > 1 else []
     if d["collapsed"]:
         by = Counter(x.rsplit(", ", 1)[1].split()[0] for x in d["collapsed"])
         caveats.append(f"{len(d['collapsed'])} collapsed evaluation(s) (one class predicted for every example: "
@@ -703,6 +724,11 @@ def _common_md(d, out, missing):
           f"- baseline: {', '.join(d['base']) or 'none in this study'}",
           "- targets (metric): " + (", ".join(f"{t} ({m})" for t, m in d["metric"].items()) or "none yet"),
           f"- uncertainty: {METHOD}",
+          "- provenance: " + (", ".join(f"{k} {', '.join(f'{v} ({n})' for v, n in p.items())}" for k, p in
+                                        d["provenance"].items() if isinstance(p, dict))
+                              + f"; {d['provenance']['first']} to {d['provenance']['last']}, "
+                                f"{d['provenance']['wall_h']} h of stage time" if d["provenance"]["stages"] else
+                              "no stage records (stages from before provenance was recorded)"),
           f"- missing: {f'{len(missing)} item(s)' if missing else 'nothing'}", *(f"  - {m}" for m in missing[:30]),
           *([f"  - … {len(missing) - 30} more in report.json"] if len(missing) > 30 else [])]
     md += ["", "## Scores", "", "Language-averaged score: mean ± sd over seeds; worst language by its mean over "
@@ -783,7 +809,7 @@ def write_report(sweep_dir) -> Path:
     md += ["", "## Plots", "", *(f"![{name[:-4]}]({name})" for name in written)] if written else []
     report = dict(study=d["kind"], answer=answer, grid=d["grid"], seeds=sorted({s for v in d["scores"].values() for s in v}),
                   targets=d["targets"], metrics=d["metric"], baseline=d["base"], missing=missing,
-                  collapsed=sorted(d["collapsed"]), **out, **extra, plots=written)
+                  collapsed=sorted(d["collapsed"]), provenance=d["provenance"], **out, **extra, plots=written)
     text = json.dumps(report, indent=1, ensure_ascii=False, default=float)
     atomic_write(sweep / "report.json", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     atomic_write(sweep / "report.md", lambda tmp: Path(tmp).write_text("\n".join(md) + "\n", encoding="utf-8"))

@@ -26,6 +26,7 @@ import math
 import random
 import re
 import shutil
+import time
 from dataclasses import fields, replace
 from pathlib import Path
 
@@ -228,7 +229,8 @@ def write_table(study, root, cell_list, plans, cache):
                          train_examples=sum(json.loads((inter.dir / "stage.json").read_text())["train_examples"].values())
                          if done else None, ntasks=len(inter.task.split(",")) if inter else 0,
                          inter_lang=(inter.task.split("@")[1] if "@" in inter.task else inter.cfg.lang) if inter else "none",
-                         stages=[str(s.dir.relative_to(root)) for s in stages]))
+                         stages=[str(s.dir.relative_to(root)) for s in stages],
+                         provenance=[r for s in [*stages, *evals.values()] for r in _provenance(s.dir)]))
     header = ["cell", *grid, "seed", "target", "lang", "metric", "value"]
 
     def write_csv(tmp):  # csv writes a float as its repr: a re-run compares bit for bit
@@ -241,6 +243,15 @@ def write_table(study, root, cell_list, plans, cache):
     atomic_write(root / "results.jsonl", lambda tmp: Path(tmp).write_text(jsonl, encoding="utf-8"))
     write_json(root / "cells.json", info)
     return len(rows)
+
+
+def _provenance(folder):
+    """The provenance records of a finished stage (stage.json): one for a training stage, one per eval call."""
+    try:
+        p = json.loads((folder / "stage.json").read_text(encoding="utf-8")).get("provenance")
+    except (OSError, ValueError):
+        return []
+    return [dict(r, stage=folder.name) for r in (p if isinstance(p, list) else [p] if p else [])]
 
 
 def work(stage):
@@ -332,8 +343,16 @@ def sweep(config, dry_run_only=False, plan_file=None, stage=None, runs_dir="runs
     root.mkdir(parents=True, exist_ok=True)
     if not (root / "study.yaml").exists() or Path(config).read_bytes() != (root / "study.yaml").read_bytes():
         atomic_write(root / "study.yaml", lambda tmp: shutil.copyfile(config, tmp))
-    cache = {}
-    update = lambda s: write_table(study, root, cell_list, plans, cache) if s.kind == "eval" else None
+    cache, todo, clock = {}, distinct(chosen), dict(start=time.time(), done=0)
+
+    def update(s):  # after each stage: where the sweep stands, and the table when an evaluation finished
+        clock["done"] += 1
+        per = (time.time() - clock["start"]) / clock["done"]
+        left = len(todo) - clock["done"]
+        print(f"sweep {study['name']}: stage {clock['done']}/{len(todo)} ({s.dir.name}) done; {left} left, about "
+              f"{per * left / 60:.0f} min at this run's pace so far", flush=True)
+        if s.kind == "eval":
+            write_table(study, root, cell_list, plans, cache)
     try:
         counts = execute(chosen, on_done=update)
     except KeyboardInterrupt as e:  # a stage's own line says --resume, a flag sweep does not have

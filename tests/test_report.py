@@ -113,6 +113,8 @@ def test_volume_gain_per_doubling_languages_as_unit(tmp_path):
     md, rep = read(report.write_report(d).parent)
     rows = {r["group"]: r for r in rep["volume"] if r["target"] == "xnli"}
     assert rows["all"]["n"] == [1000, 4000, 16000, 64000]
+    assert rep["baseline"] == ["task=none"]  # one baseline system, not one per size (a size does not apply to it)
+    assert [s["cell"] for s in rep["scores"]].count("task=none") == 1
     assert rows["all"]["slope"]["estimate"] == pytest.approx(np.mean(list(b.values())))
     groups = {lang: languages.resource_group(lang) for lang in LANGS}
     for g in ("low", "high"):
@@ -219,3 +221,21 @@ def test_generic_study_without_baseline_reports_scores_only(tmp_path):
     md, rep = read(report.write_report(d).parent)
     assert rep["baseline"] == [] and rep["gains"] == [] and rep["plots"] == []
     assert [s["mean"] for s in rep["scores"]] == [60.0, 61.0] and all(h in md for h in SECTIONS)
+
+
+def test_provenance_is_printed_and_mixed_commits_are_a_caveat(tmp_path):
+    commit = {0: "a" * 40, 1: "b" * 40}
+    record = lambda s: dict(stage=f"eval-xnli-{s}", commit=commit[s], torch="2.13.0", cuda=None,  # noqa: E731
+                            device="cpu (x86_64)", started=f"2026-12-0{s + 1}T10:00:00",
+                            finished=f"2026-12-0{s + 1}T11:00:00", wall_s=3600.0)
+    d = sweep(tmp_path / "s", dict(grid=dict(task=["none", "mnli"]), seeds=[0, 1], targets=["xnli"]),
+              lambda k, s, t, lang: 50.0 + s + (k["task"] == "mnli") + 0.1 * noise(k["task"], s, lang),
+              cell_info=lambda k: dict(provenance=[]))
+    cells = json.loads((d / "cells.json").read_text())
+    for c in cells:
+        c["provenance"] = [record(c["seed"])]
+    (d / "cells.json").write_text(json.dumps(cells))
+    md, rep = read(report.write_report(d).parent)
+    assert rep["provenance"]["commits"] == {"a" * 40: 1, "b" * 40: 1} and rep["provenance"]["wall_h"] == 2.0
+    assert "- provenance: commits" in md and "2026-12-01T10:00:00 to 2026-12-02T11:00:00" in md
+    assert any("2 different commits" in c for c in rep["answer"]["caveats"])

@@ -55,15 +55,26 @@ def test_shared_intermediate_trains_once_and_a_finished_sweep_trains_nothing(wor
     assert metrics == {("xnli", "accuracy"), ("xnli", "macro_f1"), ("tatoeba", "accuracy")}
     info = json.loads((root / "cells.json").read_text())
     assert {c["train_examples"] for c in info} == {None, 96} and {c["ntasks"] for c in info} == {0, 1}
+    prov = [r for c in info for r in c["provenance"]]  # what produced each stage: commit, versions, device, time
+    assert {r["stage"].split("-")[0] for r in prov} == {"intermediate", "target", "eval"}
+    assert all(r["commit"] and r["torch"] and r["device"] and r["wall_s"] >= 0 and r["started"] <= r["finished"]
+               for r in prov)
     jsonl = [json.loads(line) for line in (root / "results.jsonl").read_text().splitlines()]
     assert [str(r["value"]) for r in jsonl] == [repr(float(r.split(",")[-1])) for r in rows]
     calls.clear()
     assert xstilts.main(["sweep", "--config", str(cfg)]) == 0
-    assert calls == [] and "0 stages trained, 5 reused, 0 evaluated" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert calls == [] and "0 stages trained, 5 reused, 0 evaluated" in out
+    progress = [x for x in out.splitlines() if x.startswith("sweep s: stage")]  # i/N, what is left, an ETA
+    assert progress[0].startswith("sweep s: stage 1/11 (") and "stage 11/11 (" in progress[-1] and "0 left" in progress[-1]
     before = (root / "results.csv").read_text()  # more languages: only the eval stages extend
     study(cfg, world, tmp_path / "runs", langs=["en", "de", "fr"])
     assert xstilts.main(["sweep", "--config", str(cfg)]) == 0
     assert calls == [] and set(before.splitlines()) < set((root / "results.csv").read_text().splitlines())
+    (evals,) = {c["stages"][-1] for c in json.loads((root / "cells.json").read_text()) if c["keys"]["task"] == "none"
+                and "tatoeba" in c["stages"][-1]} or {None}
+    records = json.loads((root / evals / "stage.json").read_text())["provenance"]
+    assert [r["langs"] for r in records] == [["de"], ["fr"]]  # the later call added fr, with its own record
 
 
 def test_a_sweep_killed_mid_stage_resumes_to_the_same_table(world, tmp_path, monkeypatch, capsys):
