@@ -25,6 +25,7 @@ affirmative = positive, negated = negative. The English loss falls quickly; a ti
 transfers little across languages.
 """
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -299,8 +300,17 @@ def make_model(out, vocab):
 
 
 def make_world(root):
-    """root/model (tokenizer + tiny model) and root/data (every task above), rebuilt from scratch; → root."""
-    root = Path(root)
+    """root/model (tokenizer + tiny model) and root/data (every task above); → root. The world is a pure function
+    of this file (seeded), so a world built by this same file (root/world.json holds its sha256) is kept as it
+    is: a second `make demo-study` never deletes the world under a study still reading it. Otherwise both parts
+    are rebuilt from scratch, and world.json is written last (a world killed while building is rebuilt)."""
+    root, stamp = Path(root), hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    try:
+        if json.loads((root / "world.json").read_text(encoding="utf-8"))["builder"] == stamp:
+            return root
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    (root / "world.json").unlink(missing_ok=True)
     for part in ("model", "data"):  # only what this writes: runs kept beside them survive
         shutil.rmtree(root / part, ignore_errors=True)
     (root / "model").mkdir(parents=True)
@@ -308,6 +318,8 @@ def make_world(root):
     make_data(root / "data", rng, translated=LANGS[1:])
     make_tasks(root / "data", rng)
     make_model(root / "model", make_tokenizer(root / "model"))
+    from model.load import atomic_write
+    atomic_write(root / "world.json", lambda tmp: Path(tmp).write_text(json.dumps(dict(builder=stamp))))
     return root
 
 

@@ -11,6 +11,7 @@ is reported on what is there, and the report says what is missing. matplotlib is
 Statistics: studies/stats.py; languages (Joshi class, URIEL distances): studies/languages.py.
 """
 import csv
+import io
 import json
 import re
 from collections import Counter
@@ -60,7 +61,12 @@ def _read(sweep):
     if kind not in STUDIES:
         raise UserError(f"{files[0]}: unknown study `{kind}`; use one of {', '.join(STUDIES[1:])} (none: generic).")
     grid = {k: [str(v) for v in (vs if isinstance(vs, list) else [vs])] for k, vs in study["grid"].items()}
-    with open(files[1], newline="", encoding="utf-8") as f:
+    try:
+        text = files[1].read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise UserError(f"{files[1]}: not UTF-8 (byte {e.start}); sweep writes UTF-8: rerun the same `sweep` command "
+                        "to rewrite it.") from None
+    with io.StringIO(text, newline="") as f:
         reader, rows = csv.DictReader(f), []
         lacking = [c for c in (*COLUMNS, *grid) if c not in (reader.fieldnames or [])]
         if lacking:
@@ -120,7 +126,7 @@ def _build(kind, study, grid, rows, cells):
     return dict(kind=kind, study=study, grid=grid, targets=targets, metric=metric, combos=combos, scores=scores,
                 tests=[], collapsed={f"{_label({k: r[k] for k in grid})}, seed {r['seed']}, {t} {lang}"
                                      for (_, t, lang), r in collapsed.items()},
-                base=base, baseline=baseline, provenance=_provenance(cells),
+                base=base, baseline=baseline, provenance=_provenance(cells), tables={},
                 cells=cells, ids=ids, langs=languages.table(), n={c: first(c, "train_examples") for c in combos},
                 k={c: first(c, "ntasks") for c in combos}, inter={c: first(c, "inter_lang") for c in combos},
                 group={lang: languages.resource_group(lang) for lang in languages.table()})  # Joshi 0-2: low
@@ -386,18 +392,18 @@ def _volume_md(d, extra):
           "'Change' = last interval's gain per doubling − the first's: negative means diminishing returns. "
           "Curves: log-linear vs saturating on the group's mean gain, by AIC; n_sat (the size beyond which a doubling "
           f"gains < {extra['threshold']} points) only where the saturating curve wins and is identified.", ""]
-    md += _md_table(["target", "series", "group", "langs", "gain/doubling [CI]", "p_adj", "change [CI]", "p_adj",
+    md += _report_table(d, "volume", ["target", "series", "group", "langs", "gain/doubling [CI]", "p_adj", "change [CI]", "p_adj",
                      "curve (AIC)", "n_sat"],
                     [[r["target"], r["series"], r["group"], len(r["langs"]), _est(r["slope"]), _padj(r["slope"]),
                       _est(r["change"]), _padj(r["change"]), r["fit"]["preferred"],
                       _count(r["fit"]["n_sat"]) if r["fit"]["n_sat"] else r["fit"]["n_sat_note"]]
                      for r in extra["volume"]])
     md += ["", "Gain per doubling in each size interval (languages as the unit):", ""]
-    md += _md_table(["target", "series", "group", "interval", "gain/doubling [CI]", "p_adj"],
+    md += _report_table(d, "volume_intervals", ["target", "series", "group", "interval", "gain/doubling [CI]", "p_adj"],
                     [[r["target"], r["series"], r["group"], p["what"].split(" ", 2)[2], _est(p), _padj(p)]
                      for r in extra["volume"] for p in r["per_interval"] if p])
     md += ["", "Low- vs high-resource gain per doubling (Welch over languages):", ""]
-    md += _md_table(["target", "series", "low − high [CI]", "low/high langs", "p_adj"],
+    md += _report_table(d, "volume_differences", ["target", "series", "low − high [CI]", "low/high langs", "p_adj"],
                     [[w["target"], w["series"], _est(w, "diff"), f"{w['n_a']}/{w['n_b']}", _padj(w)]
                      for w in extra["volume_differences"]])
     return md
@@ -451,13 +457,13 @@ def _typology_md(d, extra):
             md += [head + f": no model ({m['why']}).", ""]
             continue
         md += [head + f", R² {_fmt(m['r2'])}, {m['df']} residual df", ""]
-        md += _md_table(["feature", "coef [CI]", "partial r", "VIF", "p", "p_adj"],
+        md += _report_table(d, f"typology_{m['target']}_{_slug(m['cell'])}", ["feature", "coef [CI]", "partial r", "VIF", "p", "p_adj"],
                         [[x["name"], _est(x, "coef"), x["partial_r"], x["vif"], _p(x["p"]), _padj(x)]
                          for x in m["terms"]]) + [""]
         if m["correlations"]:
             f = extra["features"]
             md += ["Correlations among the features over these languages:", "",
-                   *_md_table(["", *f], [[a, *row] for a, row in zip(f, m["correlations"])]), ""]
+                   *_report_table(d, f"typology_features_{m['target']}_{_slug(m['cell'])}", ["", *f], [[a, *row] for a, row in zip(f, m["correlations"])]), ""]
     return md
 
 
@@ -513,11 +519,11 @@ def _ntasks_md(d, extra):
     md = ["## Number of intermediate tasks", "", "Language-averaged score. 'Best' is chosen leave-one-seed-out: on "
           "every seed but one, then scored on that one; the difference is paired by seed, Student-t over seeds. "
           f"Compute: {extra['compute']}.", ""]
-    md += _md_table(["target", "comparison", "difference [CI]", "seeds", "p_adj"],
+    md += _report_table(d, "ntasks", ["target", "comparison", "difference [CI]", "seeds", "p_adj"],
                     [[r["target"], r["what"], _est(r, "gain") if r["gain"] is not None else r["why"],
                       r.get("n_seeds"), _padj(r)] for r in extra["versus"]])
     md += ["", "Mean over the k-task sets (descriptive, not a comparison: it averages good and bad sets):", ""]
-    md += _md_table(["target", "k", "sets", "mean over sets"], [[r["target"], r["k"], r["n_sets"], r["mean_over_sets"]]
+    md += _report_table(d, "ntasks_mean_over_sets", ["target", "k", "sets", "mean over sets"], [[r["target"], r["k"], r["n_sets"], r["mean_over_sets"]]
                                                                 for r in extra["by_k"]])
     return md
 
@@ -560,7 +566,7 @@ def _robustness_md(d, extra):
     md = ["## Robustness vs data volume", "", "Per intermediate size n and for the baseline: the seed sd of the "
           "language-averaged score (95% chi-square interval), the worst language's score and the spread (best − worst "
           "language), each averaged over seeds; Δ = the same minus the baseline's, paired by seed (Student-t).", ""]
-    md += _md_table(["target", "series", "n", "seeds", "seed sd [CI]", "worst", "Δ worst [CI]", "p_adj", "spread",
+    md += _report_table(d, "robustness_vs_size", ["target", "series", "n", "seeds", "seed sd [CI]", "worst", "Δ worst [CI]", "p_adj", "spread",
                      "Δ spread [CI]", "p_adj"],
                     [[r["target"], r["series"], r["n"] or "baseline", r["n_seeds"], _with_ci(r["seed_sd"], r["seed_sd_ci"]),
                       f"{r['worst']:.2f} ({r['worst_lang']})", _est(r.get("worst_vs_baseline")),
@@ -604,10 +610,10 @@ def _translated_md(d, extra):
           "translated) minus English intermediate data, on target language L, paired by seed (Student-t over seeds); "
           "pooled over languages with languages as the unit. Translated data differ from human-written English in "
           "more than language (translation noise, translationese): a diagonal gain is the sum of both.", ""]
-    md += _md_table(["target", "L", "L data − en data on L [CI]", "seeds", "p_adj"],
+    md += _report_table(d, "translated_diagonal", ["target", "L", "L data − en data on L [CI]", "seeds", "p_adj"],
                     [[r["target"], r["inter_lang"], _est(r, "gain") if r["gain"] is not None else r["why"],
                       r["n_seeds"], _padj(r)] for r in extra["diagonal"]])
-    md += ["", *_md_table(["target", "pooled over", "estimate [CI]", "langs", "p_adj"],
+    md += ["", *_report_table(d, "translated_pooled", ["target", "pooled over", "estimate [CI]", "langs", "p_adj"],
                           [[p["target"], " ".join(p["langs"]), _est(p), p["n_langs"], _padj(p)]
                            for p in extra["diagonal_pooled"]])]
     return md
@@ -711,6 +717,21 @@ def _slug(label):
     return re.sub(r"[^\w.-]+", "_", label)
 
 
+def _report_table(d, name, header, rows):
+    """A markdown table for report.md, kept in d["tables"] to be written as tables/NAME.csv and .tex too."""
+    d["tables"][name] = (header, [[_fmt(x) for x in r] for r in rows])
+    return _md_table(header, rows)
+
+
+def _latex(header, rows):
+    """A booktabs tabular; LaTeX's special characters escaped."""
+    esc = lambda x: re.sub(r"([&%$#_{}])", r"\\\1", str(x)).replace("~", r"\textasciitilde{}").replace(  # noqa
+        "^", r"\textasciicircum{}").replace("<", r"\textless{}").replace(">", r"\textgreater{}")
+    body = [" & ".join(map(esc, r)) + r" \\" for r in rows]
+    return "\n".join([r"\begin{tabular}{" + "l" * len(header) + "}", r"\toprule", " & ".join(map(esc, header)) + r" \\",
+                      r"\midrule", *body, r"\bottomrule", r"\end{tabular}", ""])
+
+
 def _md_table(header, rows):
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
             *("| " + " | ".join(map(_fmt, r)) + " |" for r in rows)] if rows else ["(nothing to show yet)"]
@@ -733,17 +754,17 @@ def _common_md(d, out, missing):
           *([f"  - … {len(missing) - 30} more in report.json"] if len(missing) > 30 else [])]
     md += ["", "## Scores", "", "Language-averaged score: mean ± sd over seeds; worst language by its mean over "
            "seeds.", ""]
-    md += _md_table(["cell", "target", "mean ± sd", "seeds", "langs", "worst"],
+    md += _report_table(d, "scores", ["cell", "target", "mean ± sd", "seeds", "langs", "worst"],
                     [[s["cell"], s["target"], f"{s['mean']:.2f} ± {_fmt(s['sd'])}", s["n_seeds"], s["n_langs"],
                       f"{s['worst']:.2f} ({s['worst_lang']})"] for s in out["scores"]])
     md += ["", "## Gains over the baseline", "", "Cell − baseline on the same seed, target and language. 'These "
            "languages': the language average, Student-t over seeds (no interval below 2 seeds). Groups (zero-shot "
            f"languages, {SOURCE} left out; low = Joshi class 0-2): languages as the unit, Student-t over languages, "
            f"no test below {MIN_LANGS} languages.", ""]
-    md += _md_table(["cell", "target", "these languages [CI]", "p_adj", "langs", "improved"],
+    md += _report_table(d, "gains", ["cell", "target", "these languages [CI]", "p_adj", "langs", "improved"],
                     [[g["cell"], g["target"], _est(g, "gain") if g["why"] is None else f"{_fmt(g['gain'])} ({g['why']})",
                       _padj(g), g["n_langs"], f"{g['share_improved']:.0%}"] for g in out["gain_summary"]])
-    md += ["", *_md_table(["cell", "target", "group", "langs", "mean gain [CI]", "p_adj"],
+    md += ["", *_report_table(d, "groups", ["cell", "target", "group", "langs", "mean gain [CI]", "p_adj"],
                           [[g["cell"], g["target"], g["group"], g["n_langs"], _est(g) if g["why"] is None else
                             f"{_fmt(g['estimate'])} ({g['why']})", _padj(g)] for g in out["groups"]])]
     per_lang = {}
@@ -753,7 +774,7 @@ def _common_md(d, out, missing):
            *(f"- {c}, {t}: {', '.join(v)}" for (c, t), v in per_lang.items())] if per_lang else []
     md += ["", "## Robustness", "", "Seed sd of the language average, worst language, sd and range across languages, "
            "share of languages above the baseline (stats.robustness).", ""]
-    md += _md_table(["cell", "target", "mean", "seed sd", "worst", "lang sd", "max−min", "improved"],
+    md += _report_table(d, "robustness", ["cell", "target", "mean", "seed sd", "worst", "lang sd", "max−min", "improved"],
                     [[r["cell"], r["target"], r["mean"], r["seed_std"], f"{r['worst']:.2f} ({r['worst_lang']})",
                       r["lang_std"], r["lang_range"], r.get("share_improved")] for r in out["robustness"]])
     return md
@@ -809,7 +830,15 @@ def write_report(sweep_dir) -> Path:
     md += ["", "## Plots", "", *(f"![{name[:-4]}]({name})" for name in written)] if written else []
     report = dict(study=d["kind"], answer=answer, grid=d["grid"], seeds=sorted({s for v in d["scores"].values() for s in v}),
                   targets=d["targets"], metrics=d["metric"], baseline=d["base"], missing=missing,
-                  collapsed=sorted(d["collapsed"]), provenance=d["provenance"], **out, **extra, plots=written)
+                  collapsed=sorted(d["collapsed"]), provenance=d["provenance"], **out, **extra, plots=written,
+                  tables=sorted(f"tables/{_slug(n)}.csv" for n in d["tables"]))
+    (sweep / "tables").mkdir(exist_ok=True)
+    for name, (header, rows) in d["tables"].items():  # each table of report.md, for a paper: CSV and booktabs
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows([header, *rows])
+        atomic_write(sweep / "tables" / f"{_slug(name)}.csv", lambda tmp: Path(tmp).write_text(buf.getvalue(), encoding="utf-8"))
+        atomic_write(sweep / "tables" / f"{_slug(name)}.tex",
+                     lambda tmp: Path(tmp).write_text(_latex(header, rows), encoding="utf-8"))
     text = json.dumps(report, indent=1, ensure_ascii=False, default=float)
     atomic_write(sweep / "report.json", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     atomic_write(sweep / "report.md", lambda tmp: Path(tmp).write_text("\n".join(md) + "\n", encoding="utf-8"))

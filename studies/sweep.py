@@ -328,6 +328,8 @@ def write_plan(study, root, plans, out, config):
 
 
 def sweep(config, dry_run_only=False, plan_file=None, stage=None, runs_dir="runs"):
+    if stage is not None and (not stage.strip() or dry_run_only or plan_file):
+        raise UserError("--stage: give one stage name from --plan (not empty), without --dry-run or --plan.")
     study = read_study(config)
     root = Path(study["base"].get("runs_dir", runs_dir)) / study["name"]
     cell_list, plans = plan(study, root, str(config))

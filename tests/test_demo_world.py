@@ -32,7 +32,7 @@ def world(tmp_path_factory):
 
 
 def test_world_cli_writes_model_and_data_only(world):
-    assert sorted(p.name for p in world.iterdir()) == ["data", "model"]  # no demo.yaml, no run
+    assert sorted(p.name for p in world.iterdir()) == ["data", "model", "world.json"]  # no demo.yaml, no run
     assert {"config.json", "tokenizer.json", "model.safetensors"} <= {p.name for p in (world / "model").iterdir()}
     assert json.loads((world / "model" / "config.json").read_text())["vocab_size"] <= 2000
 
@@ -110,3 +110,17 @@ def test_make_demo_keeps_user_runs_and_writes_relative_paths():
         assert (demo.ROOT / config["model"] / "config.json").exists()
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_second_build_keeps_the_world_another_study_reads(tmp_path):
+    """`make demo-study` twice (two studies at once): the second finds the world this same builder made and
+    leaves it alone; a world from another builder, or one killed while building, is rebuilt."""
+    root = demo.make_world(tmp_path / "w")
+    reader = open(root / "model" / "config.json", encoding="utf-8")  # a study still reading it
+    mtime = (root / "model" / "config.json").stat().st_mtime_ns
+    assert demo.make_world(root) == root and (root / "model" / "config.json").stat().st_mtime_ns == mtime
+    assert json.loads(reader.read()) and reader.close() is None
+    (root / "world.json").write_text('{"builder": "an older demo.py"}')
+    (root / "data" / "stale.txt").write_text("left from the old world")
+    demo.make_world(root)
+    assert not (root / "data" / "stale.txt").exists() and (root / "world.json").is_file()

@@ -67,6 +67,11 @@ def test_gains_pair_seeds_then_average(tmp_path):
     assert summary["gain"] == pytest.approx(np.mean([g["gain"] for g in rep["gains"]]))
     assert summary["ci_low"] <= summary["gain"] <= summary["ci_high"] and summary["share_improved"] == 1.0
     assert summary["p_adj"] is not None and "## Answer" in md and md.index("## Answer") < md.index("## Setup")
+    table = list(csv.reader((d / "tables" / "gains.csv").read_text(encoding="utf-8").splitlines()))
+    assert table[0][:3] == ["cell", "target", "these languages [CI]"] and table[1][:2] == ["task=mnli", "xnli"]
+    assert f"| {' | '.join(table[1])} |" in md  # the CSV holds what report.md shows
+    tex = (d / "tables" / "scores.tex").read_text(encoding="utf-8")
+    assert "\\toprule" in tex and "\\bottomrule" in tex and "task=none" in tex and "tables/scores.csv" in rep["tables"]
     assert all(h in md for h in SECTIONS) and "target xquad: no results yet" in md
 
 
@@ -202,13 +207,16 @@ def test_half_finished_sweep_says_what_is_missing(tmp_path):
     ("no baseline", r"the baseline \(task none\) has no results in results.csv; add `none` to grid.task"),
     ("unknown study", "unknown study `vibes`"),
     ("no cells.json", "has no cells.json"),
-    ("a NaN score", r"results.csv line 2: .*'nan' is not a finite number")])
+    ("a NaN score", r"results.csv line 2: .*'nan' is not a finite number"),
+    ("not UTF-8", r"results.csv: not UTF-8 \(byte \d+\); sweep writes UTF-8")])
 def test_errors_are_one_line_and_write_nothing(tmp_path, problem, message):
     study = dict(study="vibes" if problem == "unknown study" else "typology", seeds=[0],
                  grid=dict(task=["mnli"] if problem == "no baseline" else ["none", "mnli"]))
     d = sweep(tmp_path / "s", study, lambda k, s, t, lang: float("nan") if problem == "a NaN score" else 50.0)
     if problem == "no cells.json":
         (d / "cells.json").unlink()
+    if problem == "not UTF-8":
+        (d / "results.csv").write_bytes((d / "results.csv").read_bytes() + "ß".encode("latin-1"))
     with pytest.raises(UserError, match=message) as e:
         report.write_report(d)
     assert "\n" not in str(e.value)

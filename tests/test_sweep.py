@@ -159,6 +159,13 @@ def test_bad_study_files_are_one_line_and_write_nothing(world, tmp_path, capsys,
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.parametrize("flags", [["--stage", ""], ["--stage", " "], ["--stage", "eval-x", "--dry-run"]])
+def test_empty_or_contradictory_stage_is_refused(world, tmp_path, capsys, flags):
+    cfg = study(tmp_path / "s.yaml", world, tmp_path / "runs")
+    assert xstilts.main(["sweep", "--config", str(cfg), *flags]) == 2
+    assert "--stage: give one stage name" in capsys.readouterr().err and not (tmp_path / "runs").exists()
+
+
 def test_dry_run_token_table_is_what_studies_tokens_measures():
     from studies import sweep, tokens
     measured = {task: round(mean, 1) for task, (_, _, mean) in tokens.measure().items()}
