@@ -3,9 +3,10 @@
 Each argument is a run folder (`run`, `eval --all`, `eval`: results.json + predictions/ + labels/), a sweep
 folder (every grid point becomes a system, its seeds grouped), or LABEL=DIR,DIR,... (the seeds of one
 system made by hand). Prints a target × language pivot (mean ± sd and min over seeds; per system the average
-and the worst language) and, with --baseline, each language's delta against it with a 95% paired bootstrap
-CI over test examples (per example: the seeds' scores averaged; ratio metrics such as chunk F1 resample
-sentences and recompute the ratio). Metrics are recomputed from the stored predictions and labels.
+and the worst language) and, with --baseline, each language's delta against it with a 95% interval over both levels of chance:
+the seeds (Welch over each system's per-seed scores) and the test examples (a paired bootstrap of the
+seeds' averaged per-example scores; ratio metrics such as chunk F1 resample sentences and recompute the
+ratio), combined by adding variances (stats.two_level). `none` is the baseline of a sweep. Metrics are recomputed from the stored predictions and labels.
 """
 import json
 from collections import defaultdict
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from model import UserError
+from studies import stats
 from tasks.lib import metrics, submission
 
 MAIN = dict(xnli="accuracy", pawsx="accuracy", xcopa="accuracy", udpos="f1", panx="f1", xquad="f1", mlqa="f1",
@@ -31,9 +33,13 @@ def systems(args):
             d = Path(d)
             if (d / "cells.json").exists():  # a sweep: one system per grid point
                 for c in json.loads((d / "cells.json").read_text(encoding="utf-8")):
-                    name = ",".join(f"{k}={v}" for k, v in c["keys"].items())
-                    out.setdefault(f"{label}:{name}" if label else name, []).append(
-                        [(d / s, finished(d / s)) for s in c["stages"] if Path(s).name.startswith("eval-")])
+                    # the baseline is one system: grid keys that do not apply to it (a size) are dropped
+                    keys = c["keys"] if str(c["keys"].get("task")) != "none" else {"none": None, **{
+                        k: v for k, v in c["keys"].items() if k != "task" and not k.startswith("intermediate.")}}
+                    name = ",".join(k if v is None else f"{k}={v}" for k, v in keys.items())
+                    seed = [(d / s, finished(d / s)) for s in c["stages"] if Path(s).name.startswith("eval-")]
+                    runs = out.setdefault(f"{label}:{name}" if label else name, [])
+                    runs.append(seed) if seed not in runs else None  # its cells share stages: each seed once
             elif (d / "results.json").exists() and (d / "predictions").is_dir():
                 out.setdefault(label or d.name, []).append([(d, finished(d))])
             else:
@@ -97,13 +103,12 @@ def load(folder, target, lang, metric):
     return scores[metric], per_example(target, lang, pred, gold, metric)
 
 
-def paired_ratio_bootstrap(a, b, seed=0):
-    """delta = metric(b) − metric(a) over the same examples, 95% percentile CI from N_BOOT resamples."""
+def paired_ratio_bootstrap(a, b, seed=0, n_boot=None):
+    """The bootstrap distribution of metric(b) − metric(a) over the same examples (N_BOOT resamples)."""
     (na, da), (nb, db) = a, b
-    idx = np.random.default_rng(seed).integers(0, len(na), size=(N_BOOT, len(na)))
+    idx = np.random.default_rng(seed).integers(0, len(na), size=(n_boot or N_BOOT, len(na)))
     ratio = lambda num, den, i: 100.0 * num[i].sum(-1) / np.maximum(den[i].sum(-1), 1e-12)
-    deltas = ratio(nb, db, idx) - ratio(na, da, idx)
-    return float(np.percentile(deltas, 2.5)), float(np.percentile(deltas, 97.5))
+    return ratio(nb, db, idx) - ratio(na, da, idx)
 
 
 def compare(args, baseline=None, metric=None, out=None):
@@ -141,9 +146,11 @@ def compare(args, baseline=None, metric=None, out=None):
     print("\n".join(lines))
     if baseline:
         result["deltas"] = deltas(table, labels, baseline)
-        print(f"\nΔ against {baseline} (95% paired bootstrap CI over test examples; * = excludes 0)")
+        print(f"\nΔ against {baseline}: 95% CI over seeds and test examples (Welch over seeds + a paired bootstrap "
+              "over examples; one seed: examples only); * = excludes 0, per language, not adjusted")
         for d in result["deltas"]:
             ci = f"[{d['ci_low']:+.2f}, {d['ci_high']:+.2f}]{' *' if d['ci_low'] > 0 or d['ci_high'] < 0 else ''}" \
+                + (" (examples only: 1 seed)" if d["method"] == "examples" else "") \
                 if d["ci_low"] is not None else "(no per-example split)"
             print(f"  {d['system']} {d['target']} {d['lang']}: {d['delta']:+.2f} {ci}")
     if out:
@@ -172,7 +179,8 @@ def deltas(table, labels, baseline):
                      delta=float(np.mean(row[lb]["values"]) - np.mean(base["values"])), ci_low=None, ci_high=None)
             a, b = (mean_examples(r["examples"]) for r in (base, row[lb]))
             if a is not None and b is not None and len(a[0]) == len(b[0]):
-                d["ci_low"], d["ci_high"] = paired_ratio_bootstrap(a, b)
+                r = stats.two_level(base["values"], row[lb]["values"], float(paired_ratio_bootstrap(a, b).std()))
+                d.update(ci_low=r["lo"], ci_high=r["hi"], method=r["method"])
             out.append(d)
     return out
 

@@ -110,16 +110,21 @@ def _build(kind, study, grid, rows, cells):
         (k, v), what = next(iter(spec.items())), ", ".join(f"{k} {v}" for k, v in spec.items())
         raise UserError(f"the baseline ({what}) has no results in results.csv; add `{v}` to grid.{k} in study.yaml "
                         "(or set `baseline:`) and run the sweep again.")
-    if len(base) > 1:  # one baseline system: grid keys that do not apply to it (a size) collapsed, per seed averaged
-        one, merged = _label(spec), {}
+    # one baseline system: the grid keys that cannot change it (the intermediate stage's) are dropped, and the
+    # baseline cells that then coincide (one per size of a volume grid) are one system, per seed averaged
+    applies = {c: {**spec, **{k: v for k, v in combos[c].items() if k not in spec and k != "task"
+                              and not k.startswith("intermediate.")}} for c in base}
+    if len({_label(a) for a in applies.values()}) < len(base):
+        merged = {}
         for (c, t, lang), by_seed in list(scores.items()):
             if c in base:
                 for s, v in scores.pop((c, t, lang)).items():
-                    merged.setdefault((one, t, lang), {}).setdefault(s, []).append(v)
+                    merged.setdefault((_label(applies[c]), t, lang), {}).setdefault(s, []).append(v)
         scores.update({k: {s: float(np.mean(v)) for s, v in b.items()} for k, b in merged.items()})
-        ids[one] = set().union(*(ids.pop(c) for c in base))
-        combos = {one: dict(spec), **{c: keys for c, keys in combos.items() if c not in base}}
-        base = [one]
+        for c in base:
+            ids.setdefault(_label(applies[c]), set()).update(ids.pop(c))
+        combos = {**{_label(a): a for a in applies.values()}, **{c: k for c, k in combos.items() if c not in base}}
+        base = list(dict.fromkeys(_label(a) for a in applies.values()))
     baseline = {(t, lang): dict(by_seed) for (c, t, lang), by_seed in scores.items() if c in base}
     info = {c: [cells[i] for i in sorted(ids[c]) if i in cells] for c in combos}
     first = lambda c, key: next((e[key] for e in info[c] if e.get(key) is not None), None)  # noqa: E731

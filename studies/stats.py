@@ -255,6 +255,24 @@ def detectable(n, alpha=0.05, power=0.8):
     return float(brentq(hit, 1e-3, 1e3))
 
 
+def two_level(a, b, example_sd, level=0.95):
+    """mean(b) - mean(a) of two systems' per-seed scores on one test set, with an interval over both sources of
+    chance: the seeds (Welch: var(a)/n_a + var(b)/n_b) and the test examples (example_sd: the sd of a paired
+    bootstrap of the delta over examples), variances added, Welch-Satterthwaite degrees of freedom (the example
+    part taken as known). With one seed on a side the seed part cannot be estimated: the examples alone, said
+    in `method`. → {delta, lo, hi, df, method}."""
+    a, b = _vector(a, "a"), _vector(b, "b")
+    delta = float(b.mean() - a.mean())
+    if min(len(a), len(b)) < 2:
+        half = float(_scipy_stats().norm.ppf((1 + level) / 2)) * example_sd
+        return dict(delta=delta, lo=delta - half, hi=delta + half, df=None, method="examples")
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    v = va + vb + example_sd ** 2
+    df = v ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1)) if va + vb > 0 else np.inf
+    half = float(_scipy_stats().t.ppf((1 + level) / 2, df)) * float(np.sqrt(v))
+    return dict(delta=delta, lo=delta - half, hi=delta + half, df=float(df), method="seeds+examples")
+
+
 def slope(x, y):
     """Least-squares slope of y on x (e.g. score on log2 n: the gain per doubling)."""
     x, y = _paired(x, y)

@@ -66,7 +66,14 @@ def test_seeds_grouped_and_deltas_see_a_real_difference(tmp_path, capsys):
     assert xnli["delta"] == pytest.approx(result["table"]["xnli/de"]["good"][0] - np.mean(result["table"]["xnli/de"]["base"]))
     assert 0 < xnli["ci_low"] < xnli["delta"] < xnli["ci_high"]
     panx = next(d for d in result["deltas"] if d["target"] == "panx")
-    assert panx["ci_low"] > 0
+    assert panx["ci_low"] > 0 and xnli["method"] == "examples"  # one seed of `good`: its seed variance is unknown
+    assert "examples only: 1 seed" in capsys.readouterr().out
+    good2 = write_run(tmp_path / "g2", objects(random.Random(11), 0.05))  # two seeds a side: both levels count
+    assert xstilts.main(["compare", f"base={base[0]},{base[1]}", f"good={good},{good2}", "--baseline", "base",
+                         "--out", str(out)]) == 0
+    two = next(d for d in json.loads(out.read_text())["deltas"] if d["target"] == "xnli")
+    assert two["method"] == "seeds+examples" and two["ci_high"] - two["ci_low"] > xnli["ci_high"] - xnli["ci_low"]
+    assert xstilts.main(argv) == 0
     printed = capsys.readouterr().out
     assert "| xnli | de |" in printed and "± " in printed and "**avg** (worst)" in printed
     same = write_run(tmp_path / "s", objects(random.Random(10), 0.05))  # identical predictions: a zero-width CI

@@ -214,3 +214,27 @@ def test_detectable_effect_equals_published_power_and_simulation():
     d, rng = st.detectable(5), np.random.default_rng(4)
     found = np.mean([st.t_interval(rng.normal(d, 1, 5))["p"] < 0.05 for _ in range(4000)])
     assert 0.78 <= found <= 0.82
+
+
+@pytest.mark.parametrize("seeds", [2, 3, 5])
+def test_compare_two_level_interval_covers_seeds_and_examples(seeds):
+    """`compare`'s delta interval: systems trained with `seeds` seeds each, evaluated on a fresh test set of 400
+    examples per replication (example difficulty, a seed's shift, seed-by-example noise, 0/1 outcomes). The
+    planted value is the expected accuracy difference over examples and seeds; 1,000 replications."""
+    from studies.compare import paired_ratio_bootstrap
+    rng = np.random.default_rng(seeds)
+    sig = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    big = rng.normal(0, 1, 400_000)  # the population: its expected difference, by Monte Carlo (error < 0.05)
+    shift = lambda n: rng.normal(0, 0.3, (n, 1))  # noqa: E731
+    truth = 100 * (sig(big + 0.25 + rng.normal(0, 0.3, big.size) + rng.normal(0, 0.5, big.size))
+                   - sig(big + rng.normal(0, 0.3, big.size) + rng.normal(0, 0.5, big.size))).mean()
+    hits = 0
+    for _ in range(1000):
+        d = rng.normal(0, 1, 400)
+        runs = [(rng.random((seeds, 400)) < sig(d + eff + shift(seeds) + rng.normal(0, 0.5, (seeds, 400)))).astype(float)
+                for eff in (0.0, 0.25)]
+        (a, b) = ((r.mean(0), np.ones(400)) for r in runs)
+        sd = float(paired_ratio_bootstrap(a, b, n_boot=300, seed=int(rng.integers(1 << 30))).std())
+        r = st.two_level(100 * runs[0].mean(1), 100 * runs[1].mean(1), sd)
+        hits += r["lo"] <= truth <= r["hi"]
+    assert 0.93 <= hits / 1000 <= 0.97, hits / 1000

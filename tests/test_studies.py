@@ -43,6 +43,8 @@ def test_tiny_study_runs_end_to_end(name, world, tmp_path):
     assert answer["question"] and answer["findings"] and "seeds" in " ".join(answer["caveats"])
     if report["collapsed"]:  # the demo's tiny models do collapse on XNLI: named, and left out of the statistics
         assert "collapsed" in " ".join(answer["caveats"]) and "collapsed" in md
+    if name == "volume":  # one baseline system across the sizes: compare takes it as `none`
+        assert xstilts.main(["compare", str(root), "--baseline", "none"]) == 0
     if name == "typology":
         assert all(m["n"] >= 8 for m in report["models"] if m["target"] != "xnli") and report["features"]
 
