@@ -12,6 +12,7 @@ asked for more languages evaluates only those it lacks.
 """
 import hashlib
 import json
+import re
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -175,8 +176,12 @@ def preflight(stages):
                 load_data(s.cfg, task, lang) if split == "train" else load_split(s.cfg, task, split, lang)
             except UserError as e:  # XNLI trains on MNLI: one missing file is named once
                 problems.append(str(e)) if str(e) not in problems else None
-    if problems:  # the count, and the first 8 named: the line stays readable
-        raise UserError(f"{len(problems)} problem(s) before any training: " + " | ".join(problems[:8]))
+    if problems:  # grouped by the data each needs (`make data TASK=...`): every task named, its first problem shown
+        by = {}
+        for p in problems:
+            by.setdefault((re.findall(r"make data TASK=([\w@]+)", p) or ["other"])[0], []).append(p)
+        raise UserError(f"{len(problems)} problem(s) before any training, in {len(by)} task(s): " + " | ".join(
+            f"{task} ({len(ps)}): {ps[0]}" for task, ps in by.items()))
 
 
 def execute(stages, resume=True, on_done=None):

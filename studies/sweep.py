@@ -50,7 +50,8 @@ SIZES = dict(mnli=392_702, snli=550_152, qqp=363_846, sst2=67_349, squad_v1=87_5
              panx=20_000, udpos=21_253, tydiqa=3_696)  # split sizes (SPEC §2-3; XTREME's Table 1): a dry run w/o data
 TOKENS = {'squad_v1': 222.0, 'squad_v2': 192.6, 'commonsenseqa': 112.7, 'cosmosqa': 470.3, 'panx': 14.1,
           'udpos': 22.8, 'mnli': 46.2, 'pawsx': 62.6}  # real tokens per training example: python -m studies.tokens
-PROXY = dict(snli="mnli", anli="mnli", qqp="mnli", tydiqa="squad_v1")  # same input shape, not measured here
+PROXY = dict(snli="mnli", anli="mnli", qqp="mnli", tydiqa="squad_v1",  # same input shape, not measured here;
+             siqa="commonsenseqa", copa="commonsenseqa", hellaswag="cosmosqa")  # multiple choice: the nearest slice
 TOKENS_PER_S = 19_300  # XLM-R large, bf16, one H100 80GB: `xstilts.py intermediate --task mnli` steady state (issue 12)
 
 
@@ -314,12 +315,21 @@ def dry_run(study, root, cell_list, plans):
              "studies/tokens.py)" if guessed else ""))
 
 
+def _minutes(stage):
+    """A stage's GPU time for a job limit: its training tokens at TOKENS_PER_S (evaluation: a few minutes)."""
+    if stage.kind == "eval":
+        return "evaluation: minutes"
+    tokens = work(stage)[1]
+    return f"~{max(1, round(abs(tokens) / TOKENS_PER_S / 60)):,} GPU-min at {TOKENS_PER_S:,} tok/s" if tokens else \
+        "GPU time unknown (no token count)"
+
+
 def write_plan(study, root, plans, out, config):
     """One shell command per stage, in dependency order; a blank line and a comment between waves."""
     lines = []
     for i, wave in enumerate(waves([s for stages, _ in plans.values() for s in stages]), 1):
         lines.append(f"# wave {i}: {len(wave)} stages, each needs only earlier waves")
-        lines += [f"python xstilts.py sweep --config {config} --stage {s.dir.name}" for s in wave]
+        lines += [f"python xstilts.py sweep --config {config} --stage {s.dir.name}  # {_minutes(s)}" for s in wave]
         lines.append("")
     lines.append(f"# then the table and the report: python xstilts.py sweep --config {config} && "
                  f"python xstilts.py report {root}")

@@ -107,10 +107,11 @@ def test_dry_run_and_plan_file_then_one_stage(world, tmp_path, capsys):
     commands = [x for x in lines if x.startswith("python")]
     assert len(commands) == 11 and lines[0].startswith("# wave 1") and sum(x.startswith("# wave") for x in lines) == 3
     first_inter = next(x for x in commands if "--stage intermediate-" in x)
-    stage = first_inter.split("--stage ")[1]
+    stage, comment = first_inter.split("--stage ")[1].split("  # ")
+    assert "GPU-min at" in comment  # a job limit per stage
     assert xstilts.main(["sweep", "--config", str(cfg), "--stage", stage]) == 0
     assert (tmp_path / "runs" / "s" / "stages" / stage / "results.json").exists()
-    later = next(x for x in commands if "--stage eval-xnli" in x).split("--stage ")[1]
+    later = next(x for x in commands if "--stage eval-xnli" in x).split("--stage ")[1].split()[0]
     assert xstilts.main(["sweep", "--config", str(cfg), "--stage", later]) == 2  # its inputs are not trained
     assert "not finished; run that stage first" in capsys.readouterr().err
 
@@ -182,6 +183,13 @@ def test_missing_data_of_a_later_stage_stops_before_any_training(world, tmp_path
     assert len(err.splitlines()) == 1 and "problem(s) before any training" in err
     assert "mnli has no 'xx' training data" in err and "xnli test ru" not in err  # every problem named, once
     assert calls == [] and not (tmp_path / "runs").exists()
+    (tmp_path / "bare").mkdir()  # no data at all: every task named once, with its make data line
+    study(cfg, world, tmp_path / "runs", targets=["xnli", "pawsx"], langs=["en", "de", "ru"])
+    cfg.write_text(cfg.read_text().replace(str(world / "data"), str(tmp_path / "bare")))
+    assert xstilts.main(["sweep", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "in 3 task(s): " in err
+    assert all(f"make data TASK={t}`" in err for t in ("mnli", "xnli", "pawsx"))
     runs = tmp_path / "r2"  # the same check guards `run`: a later target's missing file, before the first stage
     (tmp_path / "run.yaml").write_text(yaml.safe_dump(dict(
         model=str(world / "model"), data_dir=str(world / "data"), runs_dir=str(runs), targets="xnli,udpos",
