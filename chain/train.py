@@ -18,6 +18,7 @@ import random
 import shutil
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -342,7 +343,8 @@ def save_checkpoint(run, state, model, heads, opt, sched, scaler, keep):
             tensors.update({f"rng.cuda.{i}": t for i, t in enumerate(torch.cuda.get_rng_state_all())})
         save_file(tensors, tmp / "trainer.safetensors")
         meta = dict(state=state, groups=opt_state["param_groups"], sched=sched.state_dict(), py_rng=random.getstate(),
-                    np_rng=[np_rng[0], *np_rng[2:]], scaler=scaler.state_dict() if scaler else None)
+                    np_rng=[np_rng[0], *np_rng[2:]], scaler=scaler.state_dict() if scaler else None,
+                    crc32={str(f.relative_to(tmp)): crc32(f) for f in sorted(tmp.rglob("*.safetensors"))})
         (tmp / "trainer.json").write_text(json.dumps(meta), encoding="utf-8")
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)
@@ -365,11 +367,16 @@ def restore(run, model, heads, opt, sched, scaler):
                         "loaded: it could run code); start the run again under a new --name.")
     from model.load import load_model
     try:
+        meta = json.loads((ck / "trainer.json").read_text("utf-8"))
+        for name, want in (meta.get("crc32") or {}).items():  # flipped bytes: the tensors are not what was saved
+            if crc32(ck / name) != want:
+                raise ValueError(f"{name} changed since it was written (CRC-32 differs)")
+        checked(meta, ck, opt)
         model.load_state_dict(load_model(ck / "encoder").state_dict())
         saved_heads = load_file(ck / "heads.safetensors")
         for n, h in heads.items():
             h.load_state_dict({k[len(n) + 1:]: v for k, v in saved_heads.items() if k.startswith(n + ".")})
-        tensors, meta = load_file(ck / "trainer.safetensors"), json.loads((ck / "trainer.json").read_text("utf-8"))
+        tensors = load_file(ck / "trainer.safetensors")
         opt.load_state_dict(dict(param_groups=meta["groups"], state={
             int(i): {k.split(".", 2)[2]: v for k, v in tensors.items() if k.startswith(f"opt.{i}.")}
             for i in {k.split(".")[1] for k in tensors if k.startswith("opt.")}}))
@@ -396,9 +403,39 @@ def restore(run, model, heads, opt, sched, scaler):
     if state["best"] is not None and not best.exists():
         raise UserError(f"--resume: {best} is missing, and checkpoint {ck.name} counts on it (best step "
                         f"{state['best_step']}); restore it, or start the run again under a new --name.")
-    if state["best"] is not None and safe_step(best) != state["best_step"]:  # written after the checkpoint
+    try:
+        best_step = safe_step(best) if state["best"] is not None else None
+    except (OSError, SafetensorError, ValueError) as e:
+        raise UserError(f"--resume: {best} is damaged ({first_line(e)[:120]}); restore it, or start the run again "
+                        "under a new --name.") from None
+    if state["best"] is not None and best_step != state["best_step"]:  # written after the checkpoint
         state.update(best=None, stale=0)  # the next evaluation sets the best state again
     return state
+
+
+def crc32(path):
+    """CRC-32 of a file, read in 16 MiB blocks: catches flipped or truncated bytes at disk speed."""
+    value = 0
+    with open(path, "rb") as f:
+        while block := f.read(1 << 24):
+            value = zlib.crc32(block, value)
+    return value
+
+
+def checked(meta, ck, opt):
+    """trainer.json's values against the folder and the live optimiser, before any of them is applied."""
+    state, groups = meta.get("state") or {}, meta.get("groups") or []
+    if not isinstance(state.get("step"), int) or f"step-{state['step']:08d}" != ck.name:
+        raise ValueError(f"trainer.json says step {state.get('step')!r}, the folder {ck.name}")
+    if len(groups) != len(opt.param_groups):
+        raise ValueError(f"{len(groups)} optimiser groups, this model has {len(opt.param_groups)}")
+    offset = 0  # a saved group lists its parameters by index, numbered across the groups
+    for live, g in zip(opt.param_groups, groups):
+        if g.get("params") != list(range(offset, offset + len(live["params"]))):
+            raise ValueError("its optimiser groups are not this model's parameters")
+        offset += len(live["params"])
+        if not all(type(g.get(k)) in (int, float) and math.isfinite(g[k]) and g[k] >= 0 for k in ("lr", "weight_decay")):
+            raise ValueError(f"an optimiser group has lr {g.get('lr')!r}, weight_decay {g.get('weight_decay')!r}")
 
 
 def first_line(err):

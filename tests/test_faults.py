@@ -202,6 +202,28 @@ def test_changed_data_damaged_checkpoints_and_a_lost_best_state_are_one_line(dem
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"delete that folder to resume from {ck[-2].name}" in err
     (ck[-1] / "trainer.safetensors").write_bytes(good)
+    heads = bytearray((ck[-1] / "heads.safetensors").read_bytes())
+    heads[-3] ^= 0x40  # one flipped bit in a tensor: loads fine, but is not what was saved
+    (ck[-1] / "heads.safetensors").write_bytes(bytes(heads))
+    assert xstilts.main(argv + ["--resume"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "heads.safetensors changed since it was written (CRC-32 differs)" in err
+    heads[-3] ^= 0x40
+    (ck[-1] / "heads.safetensors").write_bytes(bytes(heads))
+    meta = (ck[-1] / "trainer.json").read_text()
+    for edit, message in ((lambda m: dict(m, state=dict(m["state"], step=7)), "trainer.json says step 7"),
+                          (lambda m: dict(m, groups=m["groups"][:1]), "1 optimiser groups, this model has 2"),
+                          (lambda m: dict(m, groups=[dict(g, lr=-1) for g in m["groups"]]), "has lr -1")):
+        (ck[-1] / "trainer.json").write_text(json.dumps(edit(json.loads(meta))))
+        assert xstilts.main(argv + ["--resume"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err, err
+    (ck[-1] / "trainer.json").write_text(meta)
+    best = (run / "best.safetensors").read_bytes()
+    (run / "best.safetensors").write_bytes(best[: len(best) // 2])  # truncated by a full disk or a bad copy
+    assert xstilts.main(argv + ["--resume"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "best.safetensors is damaged" in err
     (run / "best.safetensors").unlink()  # checkpoint 10 counts on the best state of step 10
     assert xstilts.main(argv + ["--resume"]) == 2
     assert "best.safetensors is missing" in capsys.readouterr().err

@@ -26,9 +26,10 @@ BUDGET = {  # lines; the core (model, tasks/lib, chain, xstilts.py) stays near 1
     "tasks/lib/submission.py": 210,  # XTREME's layout and official scorer (issue 5); shape/type checks, --langs (issue 10)
     "chain/config.py": 185,  # + max_steps, the layered resolve (issue 9); every value's range, YAML keys given twice
     # (issue 10); qa_decode, select_on, retrieval_tune (issue 11); bucket, compile, grad_checkpoint (issue 12)
-    "chain/train.py": 420,  # the loop (one or several tasks), scoring of every head, resume; checkpoints without
+    "chain/train.py": 460,  # the loop (one or several tasks), scoring of every head, resume; checkpoints without
     # pickles, damaged ones named, torn logs repaired, a data fingerprint, Ctrl-C and disk-full lines (issue 10); per-batch MLM masks, capped budgets, selection set, SELECT last (issue 11);
-    # data parallelism: a rank's micro-batches, dropout seeded per micro-batch, summed gradients, rank 0 writes (issue 12)
+    # data parallelism: a rank's micro-batches, dropout seeded per micro-batch, summed gradients, rank 0 writes (issue 12);
+    # checkpoints CRC-checked and trainer.json checked against the folder and the optimiser, a damaged best state (issue 19)
     "chain/runs.py": 290,  # one stage: run directories (locked), resume checks on what shapes training, train /
     # evaluate (the head must be the task's), the model's limits, suite averages (issue 10); a dual encoder's head for its retrieval eval (issue 11);
     # torchrun: rank 0 locks, every rank looks before the folder is made (issue 12); provenance of a stage (issue 19)
@@ -58,7 +59,7 @@ BUDGET = {  # lines; the core (model, tasks/lib, chain, xstilts.py) stays near 1
 }
 NOT_CORE = ("bench/", "studies/")
 TASK_FILE = 120  # each tasks/<name>.py (STYLE: task files of 50-120 lines); not core
-CORE_TOTAL = 3075  # STYLE: "around 1,500"; the QA head, the official XTREME metrics and the submission scorer
+CORE_TOTAL = 3115  # STYLE: "around 1,500"; the QA head, the official XTREME metrics and the submission scorer
 # (issue 5), then the plan of stages that run / eval --all / sweep share (issue 9: chain/plan.py + runs.py
 # replaced cmd_run's branching; a data preflight before any training), then help that explains every flag
 # from the Config block and an `xstilts.py tasks` listing (issue 10) took the margin. Issue 10's reliability work
@@ -71,7 +72,8 @@ CORE_TOTAL = 3075  # STYLE: "around 1,500"; the QA head, the official XTREME met
 # issue 11) and ~11 for shape buckets, gradient checkpointing and torch.compile in the loop (issue 12), and ~100
 # for torchrun data parallelism (chain/dist.py and its hooks in the loop, predict, embed and the run folders: issue 12),
 # and ~25 for FlashAttention's varlen ops with dropout (xkernels/attention.py FlashVarlen: issue 12). Issue 19 adds
-# ~27: each stage's provenance (commit, versions, device, times) and the preflight grouped by task; the re-cut
+# ~65: each stage's provenance (commit, versions, device, times), the preflight grouped by task, and checkpoints
+# verified before a resume (CRC-32 of every tensor file, trainer.json's step and optimiser groups); the re-cut
 # (issue 20) is where the core shrinks.
 
 
