@@ -222,11 +222,28 @@ def run_eval(s):
     write_files(s.dir, files)
     old = json.loads((s.dir / "results.json").read_text(encoding="utf-8")) if have else {}
     before = s.dir / "stage.json"  # one record per evaluation call: languages added later carry their own
-    runs = json.loads(before.read_text(encoding="utf-8")).get("provenance", []) if have and before.exists() else []
-    write_json(s.dir / "stage.json", dict(provenance=[*runs, dict(provenance(started), langs=missing)]))
+    old_stage = json.loads(before.read_text(encoding="utf-8")) if have and before.exists() else {}
+    write_json(s.dir / "stage.json", dict(provenance=[*old_stage.get("provenance", []),
+                                                      dict(provenance(started), langs=missing)],
+                                          collapsed={**old_stage.get("collapsed", {}), **collapsed(s, missing)}))
     write_json(s.dir / "results.json", {**old, **results})
     dist.barrier()  # torchrun: rank 0 has written them
     return 1
+
+
+def collapsed(s, langs):
+    """{lang: share} of a classification target's languages where one class is >= 95% of the predictions: a
+    model that stopped telling the classes apart (the report leaves it out of the statistics)."""
+    f = submission.folder(s.task)
+    if f not in ("xnli", "pawsx", "xcopa"):
+        return {}
+    out = {}
+    for lang in langs:
+        pred = submission.read(s.dir / "predictions" / f / f"test-{lang}.{submission.suffix(f)}", f)
+        share = max(pred.count(x) for x in set(pred)) / len(pred) if pred else 0.0
+        if share >= 0.95:
+            out[lang] = round(share, 4)
+    return out
 
 
 def collect(evals):

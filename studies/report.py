@@ -94,7 +94,7 @@ def _build(kind, study, grid, rows, cells):
         have = list(dict.fromkeys(r["metric"] for r in rows if r["target"] == t))
         wanted = want.get(t) if isinstance(want, dict) else want
         metric[t] = next(m for m in (wanted, METRIC.get(t), have[0]) if m in have)
-    combos, scores, ids, collapsed = {}, {}, {}, _collapsed(rows, grid)
+    combos, scores, ids, collapsed = {}, {}, {}, _collapsed(rows, grid, cells)
     keep = bool(study.get("keep_collapsed"))
     for r in rows:
         if r["metric"] == metric[r["target"]] and (keep or (r["cell"], r["target"], r["lang"]) not in collapsed):
@@ -149,11 +149,13 @@ def _provenance(cells):
                 last=max(r.get("finished", "") for r in recs), wall_h=round(sum(r.get("wall_s", 0) for r in recs) / 3600, 2))
 
 
-def _collapsed(rows, grid):
-    """{(cell, target, lang): row} of evaluations that predicted one class for every example: with a share q of
-    the examples in that class, accuracy = q and macro-F1 = 2q / (1 + q) / C, which no other model gives both."""
+def _collapsed(rows, grid, cells):
+    """{(cell, target, lang): row} of collapsed evaluations: marked by the sweep (one class >= 95% of the
+    predictions: cells.json `collapsed`), or, in a table from elsewhere, one class for every example — with a
+    share q of the examples in that class, accuracy = q and macro-F1 = 2q / (1 + q) / C, no other model both."""
     acc = {(r["cell"], r["target"], r["lang"]): r for r in rows if r["metric"] == "accuracy" and r["target"] in CLASSES}
-    out = {}
+    marked = {(c, t, lang) for c, info in cells.items() for t, lang in info.get("collapsed") or []}
+    out = {k: r for r in rows if (k := (r["cell"], r["target"], r["lang"])) in marked}
     for r in rows:
         key = (r["cell"], r["target"], r["lang"])
         if r["metric"] == "macro_f1" and key in acc:
@@ -654,7 +656,9 @@ def _answer(d, out, extra, missing):
     elif kind == "ntasks":
         question = "Does training on more intermediate tasks beat the best single task?"
         for r in extra["versus"]:
-            if "best single" in r["what"] and r["gain"] is not None:
+            if "best single" in r["what"] and r["gain"] is None:
+                findings.append(f"{r['target']}: the best {r['k']}-task set vs the best single task: {r['why']}")
+            elif "best single" in r["what"]:
                 verdict = ("worse than" if r["gain"] < 0 else "better than") if sig(r) else "not distinguishable from"
                 findings.append(f"{r['target']}: the best {r['k']}-task set is {verdict} the best single task "
                                 f"({_est(r, 'gain')}, p_adj {_padj(r)}, {r['n_seeds']} seeds)")
@@ -684,7 +688,7 @@ def _answer(d, out, extra, missing):
                 "code versions"] if len(commits) > 1 else []
     if d["collapsed"]:
         by = Counter(x.rsplit(", ", 1)[1].split()[0] for x in d["collapsed"])
-        caveats.append(f"{len(d['collapsed'])} collapsed evaluation(s) (one class predicted for every example: "
+        caveats.append(f"{len(d['collapsed'])} collapsed evaluation(s) (one class >= 95% of the predictions: "
                        f"{', '.join(f'{t} {n}' for t, n in by.items())}) "
                        + ("kept in the statistics (keep_collapsed)" if d["study"].get("keep_collapsed") else
                           "left out of the statistics") + "; listed in report.json `collapsed`")

@@ -231,7 +231,8 @@ def write_table(study, root, cell_list, plans, cache):
                          if done else None, ntasks=len(inter.task.split(",")) if inter else 0,
                          inter_lang=(inter.task.split("@")[1] if "@" in inter.task else inter.cfg.lang) if inter else "none",
                          stages=[str(s.dir.relative_to(root)) for s in stages],
-                         provenance=[r for s in [*stages, *evals.values()] for r in _provenance(s.dir)]))
+                         provenance=[r for s in [*stages, *evals.values()] for r in _provenance(s.dir)],
+                         collapsed=[[t, lang] for t, s in evals.items() for lang in _stage(s.dir).get("collapsed", {})]))
     header = ["cell", *grid, "seed", "target", "lang", "metric", "value"]
 
     def write_csv(tmp):  # csv writes a float as its repr: a re-run compares bit for bit
@@ -246,12 +247,16 @@ def write_table(study, root, cell_list, plans, cache):
     return len(rows)
 
 
+def _stage(folder):
+    try:
+        return json.loads((folder / "stage.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
 def _provenance(folder):
     """The provenance records of a finished stage (stage.json): one for a training stage, one per eval call."""
-    try:
-        p = json.loads((folder / "stage.json").read_text(encoding="utf-8")).get("provenance")
-    except (OSError, ValueError):
-        return []
+    p = _stage(folder).get("provenance")
     return [dict(r, stage=folder.name) for r in (p if isinstance(p, list) else [p] if p else [])]
 
 

@@ -4,6 +4,7 @@ YAML and planted effects, so that every report section can be tested against an 
     from studies import synthetic
     synthetic.write("studies/volume.yaml", "runs/fake-volume", truth=lambda keys, target, lang: 60.0)
     python xstilts.py report runs/fake-volume
+    python -m studies.synthetic studies/volume.yaml runs/fake-volume   # a null truth, reported and timed
 
 truth(keys, target, lang) is the true score (points, 0-100) of a grid combination on one target language.
 Each cell (combination × seed) then gets the noise a real sweep has: a seed effect shared by all its languages
@@ -71,3 +72,13 @@ def write(study, folder, truth, seed_sd=0.5, lang_seed_sd=0.5, examples=2000, rn
         out.writerow(["cell", *grid, "seed", "target", "lang", "metric", "value"])
         out.writerows(rows)
     return folder
+
+
+if __name__ == "__main__":  # python -m studies.synthetic STUDY.yaml FOLDER: a null sweep of that shape, reported
+    import sys
+    import time
+    from studies.report import write_report
+    folder = write(sys.argv[1], sys.argv[2], lambda keys, target, lang: 60.0)
+    start = time.perf_counter()
+    write_report(folder)
+    print(f"{folder}: report in {time.perf_counter() - start:.1f} s")

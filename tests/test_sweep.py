@@ -55,6 +55,11 @@ def test_shared_intermediate_trains_once_and_a_finished_sweep_trains_nothing(wor
     assert metrics == {("xnli", "accuracy"), ("xnli", "macro_f1"), ("tatoeba", "accuracy")}
     info = json.loads((root / "cells.json").read_text())
     assert {c["train_examples"] for c in info} == {None, 96} and {c["ntasks"] for c in info} == {0, 1}
+    for c in info:  # an evaluation whose predictions are >= 95% one class is marked, from the predictions themselves
+        for target, lang in c["collapsed"]:
+            stage = next(s for s in c["stages"] if s.startswith(f"stages/eval-{target}"))
+            pred = (root / stage / "predictions" / target / f"test-{lang}.tsv").read_text().split()
+            assert max(map(pred.count, set(pred))) >= 0.95 * len(pred)
     prov = [r for c in info for r in c["provenance"]]  # what produced each stage: commit, versions, device, time
     assert {r["stage"].split("-")[0] for r in prov} == {"intermediate", "target", "eval"}
     assert all(r["commit"] and r["torch"] and r["device"] and r["wall_s"] >= 0 and r["started"] <= r["finished"]
