@@ -190,13 +190,15 @@ def atomic_write(path: Path, write):
     if torch.distributed.is_initialized() and torch.distributed.get_rank() != 0:
         return
     tmp = Path(path).with_name(f".{Path(path).name}.tmp{secrets.token_hex(8)}")
-    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666))
     try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666))
         write(str(tmp))
         with open(os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW), "rb") as f:
             os.fsync(f.fileno())  # the bytes are on disk before the name points at them
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(OSError):  # the original error is the one to show
             tmp.unlink()
+        if isinstance(e, OSError) and e.filename in (str(tmp), tmp):  # name the user's file, not our temp file
+            raise OSError(e.errno, e.strerror, str(path)) from None
         raise

@@ -41,6 +41,9 @@ def systems(args):
                     runs = out.setdefault(f"{label}:{name}" if label else name, [])
                     runs.append(seed) if seed not in runs else None  # its cells share stages: each seed once
             elif (d / "results.json").exists() and (d / "predictions").is_dir():
+                if not finished(d):  # a blank column would look like a result
+                    raise UserError(f"{d}: no prediction file has its label file beside it (labels/ in XTREME's "
+                                    "layout, written by eval); evaluate it again or copy its labels/.")
                 out.setdefault(label or d.name, []).append([(d, finished(d))])
             else:
                 raise UserError(f"{d}: not a finished run (results.json + predictions/) or a sweep (cells.json).")

@@ -43,7 +43,8 @@ def typology(plt, t, c, m):
     y = np.arange(len(m["terms"]))[::-1]
     coef = [x["coef"] for x in m["terms"]]
     err = [[x["coef"] - x["lo"] for x in m["terms"]], [x["hi"] - x["coef"] for x in m["terms"]]]
-    ax.errorbar(coef, y, xerr=err, fmt="o", capsize=3, gid="coef")
+    ax.plot(coef, y, "o", color="tab:blue", gid="coef")
+    ax.errorbar(coef, y, xerr=err, fmt="none", capsize=3, color="tab:blue", label="95% t interval")
     ax.axvline(0, color="grey", lw=1)
     ax.set_yticks(y, [x["name"] for x in m["terms"]])
     ax.set(xlabel="gain per 1 sd of the feature (points), net of the others", title=f"{t}: {c} ({m['n']} languages)")
@@ -56,7 +57,8 @@ def ntasks(plt, t, rows):
     k = [r["k"] for r in rows]
     lo = [r["gain"] - r["ci_low"] if r["ci_low"] is not None else 0 for r in rows]
     hi = [r["ci_high"] - r["gain"] if r["ci_high"] is not None else 0 for r in rows]
-    ax.errorbar(k, [r["gain"] for r in rows], yerr=[lo, hi], fmt="o", capsize=3, gid="diff")
+    ax.plot(k, [r["gain"] for r in rows], "o", color="tab:blue", gid="diff", label="best k-set − best single")
+    ax.errorbar(k, [r["gain"] for r in rows], yerr=[lo, hi], fmt="none", capsize=3, color="tab:blue")
     ax.axhline(0, color="grey", ls="--", label="best single task")
     ax.set(xlabel="number of intermediate tasks k", ylabel=f"best k-set − best single ({t}, points)", title=t)
     if k:
@@ -74,7 +76,8 @@ def robustness(plt, t, metric, rows):
         n = [r["n"] for r in rs]
         sd = [r["seed_sd"] or 0 for r in rs]
         err = [[a - (r["seed_sd_ci"][0] or a) for a, r in zip(sd, rs)], [(r["seed_sd_ci"][1] or a) - a for a, r in zip(sd, rs)]]
-        axes[0].errorbar(n, sd, yerr=err, marker="o", capsize=3, label=s, gid="seed_sd")
+        line, = axes[0].plot(n, sd, marker="o", label=f"{s} (bars: 95% chi-square)", gid="seed_sd")
+        axes[0].errorbar(n, sd, yerr=err, fmt="none", capsize=3, color=line.get_color())
         axes[1].plot(n, [r["worst"] for r in rs], marker="o", label=s, gid="worst")
         axes[2].plot(n, [r["spread"] for r in rs], marker="o", label=s, gid="spread")
         for ax in axes:

@@ -1,14 +1,18 @@
-"""The report of a sweep (SPEC §7): scores, gains over the no-intermediate baseline with bootstrap CIs,
-robustness, and the study's own analysis, as report.md, report.json and PNG plots in the sweep folder.
+"""The report of a sweep (SPEC §7): the study's one stated Answer first, then scores, gains over the
+no-intermediate baseline, robustness and the study's own analysis, as report.md, report.json, figures
+(PNG + PDF) and tables (tables/*.csv + *.tex) in the sweep folder.
 
     from studies.report import write_report
-    write_report("runs/volume")   # → runs/volume/report.md (+ report.json, *.png)
+    write_report("runs/volume")   # → runs/volume/report.md (+ report.json, *.png, *.pdf, tables/)
 
 Reads what `xstilts.py sweep --config STUDY.yaml` writes: study.yaml, results.csv (cell,<grid keys>,seed,target,
 lang,metric,value) and cells.json. A cell is one grid combination and one seed; a gain pairs a cell with the
-baseline (task none) of the same seed, target and language, then averages over seeds. A half-finished sweep
-is reported on what is there, and the report says what is missing. matplotlib is optional.
-Statistics: studies/stats.py; languages (Joshi class, URIEL distances): studies/languages.py.
+baseline (task none) of the same seed, target and language. Uncertainty (METHOD below; studies/README.md says
+why): Student-t over seeds, languages as the unit where a seed's luck cancels, no interval or test where the
+data cannot give one, every p-value Holm-adjusted with the others of the report. Each section computes first
+and registers its tests; the adjustment runs once; then the Answer and the markdown are written from the
+numbers. A half-finished sweep is reported on what is there, and the report says what is missing.
+Statistics: studies/stats.py; figures: studies/plots.py (matplotlib optional); languages: studies/languages.py.
 """
 import csv
 import io
@@ -597,12 +601,18 @@ def _translated(d, out):
             vs = _diff(_table(d, c, t), _table(d, ref, t))
             heat += [dict(target=t, row=L, cell=c, lang=lang, vs_english=float(np.mean(list(v.values()))),
                           gain=_lang_gain(out, c, t).get(lang)) for lang, v in vs.items()]
-            if L in vs:
-                r = _ci(list(vs[L].values()))
-                diag.append(_test(d, target=t, cell=c, inter_lang=L, what=f"{L} data − English data on {L}", **r,
-                                  p=stats.t_interval(list(vs[L].values()))["p"]) if r["why"] is None else
-                            dict(target=t, cell=c, inter_lang=L, **r, p=None))
-                by_lang[L] = r["gain"]
+            genus = d["langs"].get(L, {}).get("genus")
+            kin = sorted(x for x in vs if x != L and genus and d["langs"].get(x, {}).get("genus") == genus)
+            for on, langs in ((L, [L] if L in vs else []), (f"{L}'s genus ({genus}: {' '.join(kin)})", kin)):
+                seeds = sorted(set.intersection(*(set(vs[x]) for x in langs))) if langs else []
+                if not seeds:
+                    continue
+                values = [float(np.mean([vs[x][s] for x in langs])) for s in seeds]  # per seed, over the languages
+                r, p = _ci(values), stats.t_interval(values)["p"]
+                row = dict(target=t, cell=c, inter_lang=L, on=on, what=f"{L} data − English data on {on}", **r)
+                diag.append(_test(d, **row, p=p) if r["why"] is None else dict(row, p=None))
+                if on == L:
+                    by_lang[L] = r["gain"]
         if by_lang:
             pooled.append(_over_langs(d, "diagonal", by_lang, target=t, what="own-language data − English data"))
             cols = [d["inter"][c] for c in rows]
@@ -614,12 +624,13 @@ def _translated(d, out):
 
 def _translated_md(d, extra):
     md = ["## Intermediate language × target language", "", "The diagonal: intermediate data in language L (machine-"
-          "translated) minus English intermediate data, on target language L, paired by seed (Student-t over seeds); "
+          "translated) minus English intermediate data, on target language L and on the other target languages of "
+          "L's genus (WALS), paired by seed (Student-t over seeds); "
           "pooled over languages with languages as the unit. Translated data differ from human-written English in "
           "more than language (translation noise, translationese): a diagonal gain is the sum of both.", ""]
-    md += _report_table(d, "translated_diagonal", ["target", "L", "L data − en data on L [CI]", "seeds", "p_adj"],
-                    [[r["target"], r["inter_lang"], _est(r, "gain") if r["gain"] is not None else r["why"],
-                      r["n_seeds"], _padj(r)] for r in extra["diagonal"]])
+    md += _report_table(d, "translated_diagonal", ["target", "L", "on", "L data − en data [CI]", "seeds", "p_adj"],
+                        [[r["target"], r["inter_lang"], r["on"], _est(r, "gain") if r["why"] is None else
+                          f"{_fmt(r['gain'])} ({r['why']})", r["n_seeds"], _padj(r)] for r in extra["diagonal"]])
     md += ["", *_report_table(d, "translated_pooled", ["target", "pooled over", "estimate [CI]", "langs", "p_adj"],
                           [[p["target"], " ".join(p["langs"]), _est(p), p["n_langs"], _padj(p)]
                            for p in extra["diagonal_pooled"]])]

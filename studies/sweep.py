@@ -32,7 +32,7 @@ from pathlib import Path
 
 from chain.config import Config, read_yaml, resolve
 from chain.plan import chain, distinct, execute, preflight, waves
-from chain.runs import write_json
+from chain.runs import lock, unlock, write_json
 from model import UserError
 from model.load import atomic_write
 from studies.compare import read_scores
@@ -85,6 +85,8 @@ def read_study(path):
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
             raise UserError(f"{src}: grid.{key} must be a non-empty list of values.")
+        if not all(isinstance(v, (str, int, float, bool)) for v in values):  # lists, maps, YAML anchors' expansions
+            raise UserError(f"{src}: grid.{key} must list single values (a number or a name), e.g. [1e-5, 2e-5].")
         seen = {}
         for v in values:
             same = seen.setdefault(_canonical(v), v)
@@ -358,6 +360,19 @@ def sweep(config, dry_run_only=False, plan_file=None, stage=None, runs_dir="runs
             raise UserError(f"--stage {stage}: not a stage of {config}; see --plan or --dry-run.")
     preflight(chosen)  # every data file of every unfinished stage, before the first step
     root.mkdir(parents=True, exist_ok=True)
+    if not stage:  # a whole sweep holds its folder; --plan's one-stage lines run side by side by design
+        try:
+            lock(root)
+        except UserError:
+            raise UserError(f"{root}: another sweep is running in this folder; wait for it, or follow it with "
+                            "the same command afterwards (finished stages are reused).") from None
+    try:
+        return _run(study, config, root, stage, chosen, cell_list, plans)
+    finally:
+        unlock(root)
+
+
+def _run(study, config, root, stage, chosen, cell_list, plans):
     if not (root / "study.yaml").exists() or Path(config).read_bytes() != (root / "study.yaml").read_bytes():
         atomic_write(root / "study.yaml", lambda tmp: shutil.copyfile(config, tmp))
     cache, todo, clock = {}, distinct(chosen), dict(start=time.time(), done=0)

@@ -10,7 +10,8 @@ truth(keys, target, lang) is the true score (points, 0-100) of a grid combinatio
 Each cell (combination × seed) then gets the noise a real sweep has: a seed effect shared by all its languages
 (sd `seed_sd`), a language-by-seed deviation (sd `lang_seed_sd`), and per-example noise — the score is the
 share of `examples` test examples right, each right with the noisy true probability (a binomial draw).
-The noise has mean zero, so the expected gain of a cell is exactly truth(cell) - truth(baseline). numpy only.
+The noise has mean zero, so the expected gain of a cell is exactly truth(cell) - truth(baseline). Baseline
+cells that differ only in intermediate keys share their values, as they share their stages in a sweep.
 """
 import csv
 import importlib
@@ -52,19 +53,23 @@ def write(study, folder, truth, seed_sd=0.5, lang_seed_sd=0.5, examples=2000, rn
     folder, rng = Path(folder), np.random.default_rng(rng)
     folder.mkdir(parents=True, exist_ok=True)
     grid, targets = list(study["grid"]), targets_of(study)
-    rows, info = [], []
+    rows, info, stages = [], [], {}
     for c in cells(study):
         keys, shared = c["keys"], rng.normal(0, seed_sd)
         task = str(keys.get("task", "none"))
+        # the baseline's cells that differ only in intermediate keys are one stage in a real sweep: one value
+        same = (json.dumps({k: v for k, v in keys.items() if not k.startswith("intermediate.")}, sort_keys=True,
+                           default=str), c["seed"]) if task == "none" else (c["cell"],)
         info.append(dict(cell=c["cell"], keys=keys, seed=c["seed"], train_examples=_train_examples(keys),
                          ntasks=0 if task == "none" else len(task.split(",")),
                          inter_lang="none" if task == "none" else (task.split(",")[0].split("@") + ["en"])[1],
                          stages=[]))
         for t in targets:
             for lang in _langs(study, t):
-                p = np.clip((truth(keys, t, lang) + shared + rng.normal(0, lang_seed_sd)) / 100, 0, 1)
-                value = 100 * rng.binomial(examples, p) / examples
-                rows.append([c["cell"], *(keys[k] for k in grid), c["seed"], t, lang, MAIN[t], value])
+                if (*same, t, lang) not in stages:
+                    p = np.clip((truth(keys, t, lang) + shared + rng.normal(0, lang_seed_sd)) / 100, 0, 1)
+                    stages[(*same, t, lang)] = 100 * rng.binomial(examples, p) / examples
+                rows.append([c["cell"], *(keys[k] for k in grid), c["seed"], t, lang, MAIN[t], stages[(*same, t, lang)]])
     (folder / "study.yaml").write_text(yaml.safe_dump(study, sort_keys=False), encoding="utf-8")
     (folder / "cells.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
     with open(folder / "results.csv", "w", newline="", encoding="utf-8") as f:

@@ -89,3 +89,7 @@ def test_bad_arguments_are_one_line(tmp_path, capsys):
     assert "--baseline x: no such system" in capsys.readouterr().err
     assert xstilts.main(["compare", str(run), "--metric", "bleu"]) == 2
     assert "--metric bleu" in capsys.readouterr().err
+    import shutil
+    shutil.rmtree(run / "labels")  # predictions without labels: no blank column passed off as a result
+    assert xstilts.main(["compare", str(run)]) == 2
+    assert "no prediction file has its label file beside it" in capsys.readouterr().err

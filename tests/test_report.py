@@ -173,7 +173,9 @@ def test_translated_diagonal_and_gain_over_english(tmp_path):
     heat = {(h["row"], h["lang"]): h for h in rep["heatmap"]}
     assert heat[("hi", "hi")]["gain"] == pytest.approx(6) and heat[("hi", "hi")]["vs_english"] == pytest.approx(3)
     assert heat[("sw", "de")]["vs_english"] == pytest.approx(-2) and heat[("sw", "hi")]["gain"] == pytest.approx(1)
-    diag = {r["inter_lang"]: r for r in rep["diagonal"]}
+    diag = {r["inter_lang"]: r for r in rep["diagonal"] if r["on"] == r["inter_lang"]}
+    (kin,) = [r for r in rep["diagonal"] if r["inter_lang"] == "hi" and r["on"] != "hi"]  # Hindi data on ur, mr
+    assert kin["on"] == "hi's genus (Indic: mr ur)" and kin["gain"] == pytest.approx(-1)
     assert diag["hi"]["gain"] == pytest.approx(3) and diag["sw"]["gain"] == pytest.approx(2)
     (pooled,) = rep["diagonal_pooled"]
     assert pooled["n_langs"] == 2 and pooled["p"] is None and "no test" in pooled["why"]  # 2 languages: no test

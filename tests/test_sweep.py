@@ -156,6 +156,7 @@ def test_max_steps_holds_compute_constant(world, tmp_path):
     (dict(grid={"task": ["none", "mnli"], "lr": [i * 1e-5 for i in range(1, 201)]}, seeds=list(range(30))),
      "the grid makes 12,000 cells"),
     (dict(grid={"task": ["none", "mnli"], "model": ["/nonexistent"]}), "/nonexistent"),
+    (dict(grid={"task": ["none", "mnli"], "lr": [[1e-3, 2e-3]]}), "grid.lr must list single values"),
 ])
 def test_bad_study_files_are_one_line_and_write_nothing(world, tmp_path, capsys, change, message):
     cfg = study(tmp_path / "s.yaml", world, tmp_path / "runs", **change)
@@ -163,6 +164,43 @@ def test_bad_study_files_are_one_line_and_write_nothing(world, tmp_path, capsys,
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_second_sweep_on_a_busy_folder_is_told(world, tmp_path, capsys):
+    from chain.runs import lock, unlock
+    cfg = study(tmp_path / "s.yaml", world, tmp_path / "runs")
+    root = tmp_path / "runs" / "s"
+    root.mkdir(parents=True)
+    lock(root)  # another sweep holds it
+    try:
+        assert xstilts.main(["sweep", "--config", str(cfg)]) == 2
+        assert "another sweep is running in this folder" in capsys.readouterr().err
+    finally:
+        unlock(root)
+    assert not (root / "stages").exists()
+
+
+def test_an_unwritable_plan_file_is_named_not_its_temp_file(world, tmp_path, capsys):
+    cfg = study(tmp_path / "s.yaml", world, tmp_path / "runs")
+    out = tmp_path / "no-such-folder" / "plan.sh"
+    assert xstilts.main(["sweep", "--config", str(cfg), "--plan", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"No such file or directory: '{out}'" in err and ".tmp" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_anchor_bomb_and_a_plain_target_name(world, tmp_path, capsys):
+    """YAML anchors nested nine deep (10^9 values if expanded) stop at once; `targets: xnli` is one target."""
+    levels = ["&a [x, x, x, x, x, x, x, x, x, x]"] + [f"&{n} [{', '.join([f'*{p}'] * 10)}]"
+                                                     for p, n in zip("abcdefgh", "bcdefghi")]
+    cfg = study(tmp_path / "s.yaml", world, tmp_path / "runs")
+    cfg.write_text(cfg.read_text().replace("task:\n  - none\n  - mnli", f"task: [none, [{', '.join(levels)}]]"))
+    assert "*h, *h" in cfg.read_text()
+    assert xstilts.main(["sweep", "--config", str(cfg), "--dry-run"]) == 2
+    assert "grid.task must list single values" in capsys.readouterr().err
+    study(cfg, world, tmp_path / "runs", targets="xnli")
+    assert xstilts.main(["sweep", "--config", str(cfg), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "eval: 4 stages" in out and "unknown target" not in out  # xnli, not x, n, l, i
 
 
 @pytest.mark.parametrize("flags", [["--stage", ""], ["--stage", " "], ["--stage", "eval-x", "--dry-run"]])
