@@ -166,6 +166,23 @@ def test_bad_study_files_are_one_line_and_write_nothing(world, tmp_path, capsys,
     assert not (tmp_path / "runs").exists()
 
 
+def test_a_grid_model_is_honoured_per_cell(world, tmp_path, capsys):
+    """`model` as a grid key (XLM-R base vs large): each cell's chain starts from its own encoder."""
+    import shutil
+    shutil.copytree(world / "model", tmp_path / "other-model")
+    cfg = study(tmp_path / "s.yaml", world, tmp_path / "runs",
+                grid={"task": ["none", "mnli"], "model": [str(world / "model"), str(tmp_path / "other-model")]})
+    assert xstilts.main(["sweep", "--config", str(cfg), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "intermediate: 2 stages" in out  # one MNLI stage per encoder, not one shared
+    from studies.sweep import plan, read_study
+    cells, plans = plan(read_study(cfg), tmp_path / "runs" / "s")
+    for c in cells:
+        stages, _ = plans[c["cell"]]
+        root = stages[0].start
+        assert str(root) == c["keys"]["model"], (c["keys"], root)
+
+
 def test_a_second_sweep_on_a_busy_folder_is_told(world, tmp_path, capsys):
     from chain.runs import lock, unlock
     cfg = study(tmp_path / "s.yaml", world, tmp_path / "runs")
