@@ -235,7 +235,7 @@ def provenance(started):
     """What produced a stage, for the report: commit (+dirty), versions, device, start, end, wall seconds."""
     import platform
     import subprocess
-    import time
+
     import torch
     root = Path(__file__).resolve().parents[1]
     try:

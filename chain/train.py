@@ -434,7 +434,8 @@ def checked(meta, ck, opt):
         if g.get("params") != list(range(offset, offset + len(live["params"]))):
             raise ValueError("its optimiser groups are not this model's parameters")
         offset += len(live["params"])
-        if not all(type(g.get(k)) in (int, float) and math.isfinite(g[k]) and g[k] >= 0 for k in ("lr", "weight_decay")):
+        if not all(type(g.get(k)) in (int, float) and math.isfinite(g[k]) and g[k] >= 0
+                   for k in ("lr", "weight_decay")):
             raise ValueError(f"an optimiser group has lr {g.get('lr')!r}, weight_decay {g.get('weight_decay')!r}")
 
 

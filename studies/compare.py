@@ -3,10 +3,11 @@
 Each argument is a run folder (`run`, `eval --all`, `eval`: results.json + predictions/ + labels/), a sweep
 folder (every grid point becomes a system, its seeds grouped), or LABEL=DIR,DIR,... (the seeds of one
 system made by hand). Prints a target × language pivot (mean ± sd and min over seeds; per system the average
-and the worst language) and, with --baseline, each language's delta against it with a 95% interval over both levels of chance:
-the seeds (Welch over each system's per-seed scores) and the test examples (a paired bootstrap of the
-seeds' averaged per-example scores; ratio metrics such as chunk F1 resample sentences and recompute the
-ratio), combined by adding variances (stats.two_level). `none` is the baseline of a sweep. Metrics are recomputed from the stored predictions and labels.
+and the worst language) and, with --baseline, each language's delta against it with a 95% interval over both
+levels of chance: the seeds (Welch over each system's per-seed scores) and the test examples (a paired
+bootstrap of the seeds' averaged per-example scores; ratio metrics such as chunk F1 resample sentences and
+recompute the ratio), combined by adding variances (stats.two_level). `none` is the baseline of a sweep.
+Metrics are recomputed from the stored predictions and labels.
 """
 import json
 from collections import defaultdict
@@ -39,7 +40,8 @@ def systems(args):
                     name = ",".join(k if v is None else f"{k}={v}" for k, v in keys.items())
                     seed = [(d / s, finished(d / s)) for s in c["stages"] if Path(s).name.startswith("eval-")]
                     runs = out.setdefault(f"{label}:{name}" if label else name, [])
-                    runs.append(seed) if seed not in runs else None  # its cells share stages: each seed once
+                    if seed not in runs:  # the baseline's cells share stages: each seed once
+                        runs.append(seed)
             elif (d / "results.json").exists() and (d / "predictions").is_dir():
                 if not finished(d):  # a blank column would look like a result
                     raise UserError(f"{d}: no prediction file has its label file beside it (labels/ in XTREME's "

@@ -75,7 +75,8 @@ def robustness(plt, t, metric, rows):
         rs = [r for r in rows if r["series"] == s]
         n = [r["n"] for r in rs]
         sd = [r["seed_sd"] or 0 for r in rs]
-        err = [[a - (r["seed_sd_ci"][0] or a) for a, r in zip(sd, rs)], [(r["seed_sd_ci"][1] or a) - a for a, r in zip(sd, rs)]]
+        err = [[a - (r["seed_sd_ci"][0] or a) for a, r in zip(sd, rs)],  # below, above; none without an interval
+               [(r["seed_sd_ci"][1] or a) - a for a, r in zip(sd, rs)]]
         line, = axes[0].plot(n, sd, marker="o", label=f"{s} (bars: 95% chi-square)", gid="seed_sd")
         axes[0].errorbar(n, sd, yerr=err, fmt="none", capsize=3, color=line.get_color())
         axes[1].plot(n, [r["worst"] for r in rs], marker="o", label=s, gid="worst")

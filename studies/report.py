@@ -29,12 +29,12 @@ from model.load import atomic_write
 from studies import languages, stats
 from studies import plots as draw
 from studies.compare import MAIN
+from tasks.lib.common import get_task, n_classes
 
 STUDIES = ("generic", "volume", "typology", "ntasks", "robustness", "translated")
 METRIC = MAIN  # each target's main metric, as XTREME reports it (studies/compare.py)
 SOURCE = "en"  # the intermediate tasks' language: no transfer to measure there, so never in a zero-shot group
 MIN_LANGS = 3  # a claim about a group of languages is tested from 3 languages on; below, the estimate alone
-CLASSES = dict(xnli=3, pawsx=2, xcopa=2)  # classification targets: a one-class model is recognisable from its scores
 METHOD = ("every gain is paired by seed (cell − baseline, same seed, target and language), with a Student-t interval "
           "over seeds (none below 2 seeds); a group of languages evaluated on the same models is averaged per seed, "
           "Student-t over seeds, its language count beside it and no test below 3 languages; differences between "
@@ -150,21 +150,23 @@ def _provenance(cells):
     count = lambda key: dict(Counter(str(r.get(key)) for r in recs))  # noqa: E731
     return dict(stages=len(recs), commits=count("commit"), torch=count("torch"), cuda=count("cuda"),
                 devices=count("device"), first=min(r.get("started", "") for r in recs),
-                last=max(r.get("finished", "") for r in recs), wall_h=round(sum(r.get("wall_s", 0) for r in recs) / 3600, 2))
+                last=max(r.get("finished", "") for r in recs),
+                wall_h=round(sum(r.get("wall_s", 0) for r in recs) / 3600, 2))
 
 
 def _collapsed(rows, grid, cells):
     """{(cell, target, lang): row} of collapsed evaluations: marked by the sweep (one class >= 95% of the
     predictions: cells.json `collapsed`), or, in a table from elsewhere, one class for every example — with a
     share q of the examples in that class, accuracy = q and macro-F1 = 2q / (1 + q) / C, no other model both."""
-    acc = {(r["cell"], r["target"], r["lang"]): r for r in rows if r["metric"] == "accuracy" and r["target"] in CLASSES}
+    classes = {t: n_classes(get_task(t)) for t in {r["target"] for r in rows}}
+    acc = {(r["cell"], r["target"], r["lang"]): r for r in rows if r["metric"] == "accuracy" and classes[r["target"]]}
     marked = {(c, t, lang) for c, info in cells.items() for t, lang in info.get("collapsed") or []}
     out = {k: r for r in rows if (k := (r["cell"], r["target"], r["lang"])) in marked}
     for r in rows:
         key = (r["cell"], r["target"], r["lang"])
         if r["metric"] == "macro_f1" and key in acc:
             q = acc[key]["value"] / 100
-            if abs(r["value"] - 100 * 2 * q / (1 + q) / CLASSES[r["target"]]) < 1e-6:
+            if abs(r["value"] - 100 * 2 * q / (1 + q) / classes[r["target"]]) < 1e-6:
                 out[key] = acc[key]
     return out
 
@@ -283,7 +285,9 @@ def _analyse(d):
             row = dict(cell=c, target=t, **summary, p=stats.t_interval(g.mean(0))["p"] if test else None,
                        n_langs=len(glangs), share_improved=float((g.mean(1) > 0).mean()))
             out["gain_summary"].append(_test(d, **row) if test else row)
-            out["groups"] += [r for k, v in _zero_shot(d, gains).items() if (r := _group(d, k, v, test, cell=c, target=t))]
+            for k, v in _zero_shot(d, gains).items():
+                row = _group(d, k, v, test, cell=c, target=t)
+                out["groups"] += [row] if row else []
             split = _zero_shot(d, {lang: float(np.mean(list(v.values()))) for lang, v in gains.items()})
             if test and len(split["low"]) >= MIN_LANGS and len(split["high"]) >= MIN_LANGS:
                 w = stats.welch(list(split["low"].values()), list(split["high"].values()))  # seed luck cancels
@@ -310,8 +314,8 @@ def _curve(d, t, cs):
     tables = [_table(d, c, t) for c in cs]
     base = {lang: v for (t2, lang), v in d["baseline"].items() if t2 == t}
     langs = [lang for lang in base if all(lang in tab for tab in tables)]
-    seeds = sorted(set.intersection(*[set(tab[lang]) for tab in tables for lang in langs], *[set(base[x]) for x in langs])
-                   ) if langs else []
+    have = [set(tab[lang]) for tab in tables for lang in langs] + [set(base[lang]) for lang in langs]
+    seeds = sorted(set.intersection(*have)) if langs else []
     if not seeds:
         return [], [], None
     return langs, seeds, np.array([[[tab[lang][s] - base[lang][s] for s in seeds] for tab in tables] for lang in langs])
@@ -369,7 +373,8 @@ def _volume(d, out):
                 rows.append(dict(target=t, series=s, group=k, n=n, langs=sorted(by),
                                  slope=_group(d, k, by, k != "all", target=t, series=s, what="gain per doubling"),
                                  per_interval=[_group(d, k, keep(per_step(j)), False, target=t, series=s,
-                                                      what=f"per doubling {n[j]}→{n[j + 1]}") for j in range(len(cs) - 1)],
+                                                      what=f"per doubling {n[j]}→{n[j + 1]}")
+                                               for j in range(len(cs) - 1)],
                                  change=_group(d, k, keep(change), k != "all", target=t, series=s,
                                                what="change in gain per doubling, last − first interval")
                                  if len(cs) >= 3 else None,
@@ -397,19 +402,21 @@ def _identified(extra):
 
 
 def _volume_md(d, extra):
-    md = ["## Diminishing returns", "", "Gain over the baseline (same seed, same language) against intermediate size n. "
-          "Per zero-shot language (English left out), the least-squares gain per doubling of n and the gain per doubling "
-          "in each size interval, averaged over seeds; groups take languages as the unit (Student-t over languages). "
-          "'Change' = last interval's gain per doubling − the first's: negative means diminishing returns. "
+    md = ["## Diminishing returns", "", "Gain over the baseline (same seed, same language) against intermediate "
+          "size n. Per zero-shot language (English left out), the least-squares gain per doubling of n and the gain "
+          "per doubling in each size interval; a group's value is the mean over its languages per seed, Student-t "
+          "over seeds. 'Change' = last interval's gain per doubling − the first's: negative means diminishing returns. "
           "Curves: log-linear vs saturating on the group's mean gain, by AIC; n_sat (the size beyond which a doubling "
           f"gains < {extra['threshold']} points) only where the saturating curve wins and is identified.", ""]
-    md += _report_table(d, "volume", ["target", "series", "group", "langs", "gain/doubling [CI]", "p_adj", "change [CI]", "p_adj",
-                     "curve (AIC)", "n_sat"],
+    head = ["target", "series", "group", "langs", "gain/doubling [CI]", "p_adj", "change [CI]", "p_adj", "curve (AIC)",
+            "n_sat"]
+    md += _report_table(d, "volume", head,
                     [[r["target"], r["series"], r["group"], len(r["langs"]), _est(r["slope"]), _padj(r["slope"]),
                       _est(r["change"]), _padj(r["change"]), r["fit"]["preferred"],
                       _count(r["fit"]["n_sat"]) if r["fit"]["n_sat"] else r["fit"]["n_sat_note"]]
                      for r in extra["volume"]])
-    md += ["", "Gain per doubling in each size interval (languages as the unit):", ""]
+    md += ["", "Gain per doubling in each size interval (per-seed group means, Student-t over seeds; estimates, not "
+           "tests):", ""]
     md += _report_table(d, "volume_intervals", ["target", "series", "group", "interval", "gain/doubling [CI]", "p_adj"],
                     [[r["target"], r["series"], r["group"], p["what"].split(" ", 2)[2], _est(p), _padj(p)]
                      for r in extra["volume"] for p in r["per_interval"] if p])
@@ -468,13 +475,15 @@ def _typology_md(d, extra):
             md += [head + f": no model ({m['why']}).", ""]
             continue
         md += [head + f", R² {_fmt(m['r2'])}, {m['df']} residual df", ""]
-        md += _report_table(d, f"typology_{m['target']}_{_slug(m['cell'])}", ["feature", "coef [CI]", "partial r", "VIF", "p", "p_adj"],
-                        [[x["name"], _est(x, "coef"), x["partial_r"], x["vif"], _p(x["p"]), _padj(x)]
-                         for x in m["terms"]]) + [""]
+        name = f"{m['target']}_{_slug(m['cell'])}"
+        md += _report_table(d, f"typology_{name}", ["feature", "coef [CI]", "partial r", "VIF", "p", "p_adj"],
+                            [[x["name"], _est(x, "coef"), x["partial_r"], x["vif"], _p(x["p"]), _padj(x)]
+                             for x in m["terms"]]) + [""]
         if m["correlations"]:
             f = extra["features"]
             md += ["Correlations among the features over these languages:", "",
-                   *_report_table(d, f"typology_features_{m['target']}_{_slug(m['cell'])}", ["", *f], [[a, *row] for a, row in zip(f, m["correlations"])]), ""]
+                   *_report_table(d, f"typology_features_{name}", ["", *f],
+                                  [[a, *row] for a, row in zip(f, m["correlations"])]), ""]
     return md
 
 
@@ -496,8 +505,8 @@ def _ntasks(d, out):
         ks = sorted({d["k"][c] for c in avg})
         for k in ks:
             sets = [c for c in avg if d["k"][c] == k]
-            by_k.append(dict(target=t, k=k, n_sets=len(sets), mean_over_sets=float(np.mean([np.mean(list(avg[c].values()))
-                                                                                            for c in sets]))))
+            mean = float(np.mean([np.mean(list(avg[c].values())) for c in sets]))
+            by_k.append(dict(target=t, k=k, n_sets=len(sets), mean_over_sets=mean))
         singles = [c for c in avg if d["k"][c] == 1]
         seeds = sorted(set.intersection(*[set(avg[c]) for c in avg])) if avg else []
         for k in [k for k in ks if k >= 2]:
@@ -510,7 +519,8 @@ def _ntasks(d, out):
         if avg:
             plots.append((f"ntasks_{t}", draw.ntasks, (f"{t} {d['metric'][t]}", [r for r in rows if r["target"] == t
                                                                                  and "best single" in r["what"]])))
-    steps = (d["study"].get("base") or {}).get("intermediate.max_steps") or (d["study"].get("base") or {}).get("max_steps")
+    base = d["study"].get("base") or {}
+    steps = base.get("intermediate.max_steps") or base.get("max_steps")
     return dict(versus=rows, by_k=by_k, compute=f"matched: every set trains {steps} steps" if steps else
                 "not matched: each set trains for its tasks' epochs, so larger sets see more examples"), plots
 
@@ -534,8 +544,8 @@ def _ntasks_md(d, extra):
                     [[r["target"], r["what"], _est(r, "gain") if r["gain"] is not None else r["why"],
                       r.get("n_seeds"), _padj(r)] for r in extra["versus"]])
     md += ["", "Mean over the k-task sets (descriptive, not a comparison: it averages good and bad sets):", ""]
-    md += _report_table(d, "ntasks_mean_over_sets", ["target", "k", "sets", "mean over sets"], [[r["target"], r["k"], r["n_sets"], r["mean_over_sets"]]
-                                                                for r in extra["by_k"]])
+    md += _report_table(d, "ntasks_mean_over_sets", ["target", "k", "sets", "mean over sets"],
+                        [[r["target"], r["k"], r["n_sets"], r["mean_over_sets"]] for r in extra["by_k"]])
     return md
 
 
@@ -569,17 +579,21 @@ def _robustness(d, out):
                         row[key] = _test(d, **v) if v and v["p"] is not None else v
                 rows.append(row)
         if rows:
-            plots.append((f"robustness_{t}", draw.robustness, (t, d["metric"][t], [r for r in rows if r["target"] == t])))
+            mine = [r for r in rows if r["target"] == t]
+            plots.append((f"robustness_{t}", draw.robustness, (t, d["metric"][t], mine)))
     return dict(robustness_vs_size=rows), plots
 
 
 def _robustness_md(d, extra):
     md = ["## Robustness vs data volume", "", "Per intermediate size n and for the baseline: the seed sd of the "
-          "language-averaged score (95% chi-square interval), the worst language's score and the spread (best − worst "
-          "language), each averaged over seeds; Δ = the same minus the baseline's, paired by seed (Student-t).", ""]
-    md += _report_table(d, "robustness_vs_size", ["target", "series", "n", "seeds", "seed sd [CI]", "worst", "Δ worst [CI]", "p_adj", "spread",
-                     "Δ spread [CI]", "p_adj"],
-                    [[r["target"], r["series"], r["n"] or "baseline", r["n_seeds"], _with_ci(r["seed_sd"], r["seed_sd_ci"]),
+          "language-averaged score (95% chi-square interval), the worst language's score and the spread (best − "
+          "worst language), each averaged over seeds; Δ = the same minus the baseline's, paired by seed "
+          "(Student-t).", ""]
+    head = ["target", "series", "n", "seeds", "seed sd [CI]", "worst", "Δ worst [CI]", "p_adj", "spread",
+            "Δ spread [CI]", "p_adj"]
+    md += _report_table(d, "robustness_vs_size", head,
+                    [[r["target"], r["series"], r["n"] or "baseline", r["n_seeds"],
+                      _with_ci(r["seed_sd"], r["seed_sd_ci"]),
                       f"{r['worst']:.2f} ({r['worst_lang']})", _est(r.get("worst_vs_baseline")),
                       _padj(r.get("worst_vs_baseline")), r["spread"], _est(r.get("spread_vs_baseline")),
                       _padj(r.get("spread_vs_baseline"))] for r in extra["robustness_vs_size"]])
@@ -651,7 +665,7 @@ def _answer(d, out, extra, missing):
                        if sig(ch) and ch["estimate"] < 0 else "accelerating returns" if sig(ch)
                        else "no evidence of diminishing returns")
             sl = r["slope"]
-            trend = "falling" if sig(sl) and sl["estimate"] < 0 else "rising" if sig(sl) else "not distinguishable from flat"
+            trend = ("falling" if sl["estimate"] < 0 else "rising") if sig(sl) else "not distinguishable from flat"
             findings.append(f"{r['target']}, {r['series']}, {r['group']}-resource ({len(r['langs'])} languages): "
                             f"{verdict} (change in gain per doubling {_est(ch)}, p_adj {_padj(ch)}); the curve is "
                             f"{trend} ({_est(sl)} points per doubling); better described as {r['fit']['preferred']}")
@@ -679,7 +693,8 @@ def _answer(d, out, extra, missing):
         for r in extra["robustness_vs_size"]:
             for key, name in (("worst_vs_baseline", "worst language"), ("spread_vs_baseline", "spread")):
                 if r.get(key) and r[key]["p"] is not None:
-                    findings.append(f"{r['target']}, n={r['n']}: {name} vs baseline {_est(r[key])}, p_adj {_padj(r[key])}")
+                    findings.append(f"{r['target']}, n={r['n']}: {name} vs baseline {_est(r[key])}, "
+                                    f"p_adj {_padj(r[key])}")
     elif kind == "translated":
         question = "Does intermediate data in the target language beat English intermediate data on that language?"
         findings += [f"{p['target']}: own-language data − English data, pooled over {p['n_langs']} languages: "
@@ -693,7 +708,8 @@ def _answer(d, out, extra, missing):
     seeds = sorted({s for v in d["scores"].values() for s in v})
     caveats = [f"{len(missing)} missing item(s): see Setup"] if missing else []
     caveats += [f"only {len(seeds)} seed(s) with results: no interval over seeds"] if len(seeds) < 2 else []
-    caveats += [f"{len(seeds)} seeds: intervals are wide and only large effects are detectable"] if 2 <= len(seeds) < 5 else []
+    if 2 <= len(seeds) < 5:
+        caveats.append(f"{len(seeds)} seeds: intervals are wide and only large effects are detectable")
     commits = d["provenance"].get("commits", {})
     caveats += [f"the stages come from {len(commits)} different commits ({', '.join(commits)}): results may mix "
                 "code versions"] if len(commits) > 1 else []
@@ -779,10 +795,11 @@ def _common_md(d, out, missing):
                       f"{s['worst']:.2f} ({s['worst_lang']})"] for s in out["scores"]])
     md += ["", "## Gains over the baseline", "", "Cell − baseline on the same seed, target and language. 'These "
            "languages': the language average, Student-t over seeds (no interval below 2 seeds). Groups (zero-shot "
-           f"languages, {SOURCE} left out; low = Joshi class 0-2): languages as the unit, Student-t over languages, "
+           f"languages, {SOURCE} left out; low = Joshi class 0-2): the group's mean per seed, Student-t over seeds, "
            f"no test below {MIN_LANGS} languages.", ""]
     md += _report_table(d, "gains", ["cell", "target", "these languages [CI]", "p_adj", "langs", "improved"],
-                    [[g["cell"], g["target"], _est(g, "gain") if g["why"] is None else f"{_fmt(g['gain'])} ({g['why']})",
+                    [[g["cell"], g["target"],
+                      _est(g, "gain") if g["why"] is None else f"{_fmt(g['gain'])} ({g['why']})",
                       _padj(g), g["n_langs"], f"{g['share_improved']:.0%}"] for g in out["gain_summary"]])
     md += ["", *_report_table(d, "groups", ["cell", "target", "group", "langs", "mean gain [CI]", "p_adj"],
                           [[g["cell"], g["target"], g["group"], g["n_langs"], _est(g) if g["why"] is None else
@@ -794,7 +811,8 @@ def _common_md(d, out, missing):
            *(f"- {c}, {t}: {', '.join(v)}" for (c, t), v in per_lang.items())] if per_lang else []
     md += ["", "## Robustness", "", "Seed sd of the language average, worst language, sd and range across languages, "
            "share of languages above the baseline (stats.robustness).", ""]
-    md += _report_table(d, "robustness", ["cell", "target", "mean", "seed sd", "worst", "lang sd", "max−min", "improved"],
+    head = ["cell", "target", "mean", "seed sd", "worst", "lang sd", "max−min", "improved"]
+    md += _report_table(d, "robustness", head,
                     [[r["cell"], r["target"], r["mean"], r["seed_std"], f"{r['worst']:.2f} ({r['worst_lang']})",
                       r["lang_std"], r["lang_range"], r.get("share_improved")] for r in out["robustness"]])
     return md
@@ -813,7 +831,8 @@ SECTIONS = dict(volume=(_volume, _volume_md), typology=(_typology, _typology_md)
 def _save(fig, path):
     """A figure as PNG and PDF, atomically; the tests replace this to read the plotted data."""
     for fmt in ("png", "pdf"):
-        atomic_write(path.with_suffix(f".{fmt}"), lambda tmp: fig.savefig(tmp, format=fmt, dpi=120, bbox_inches="tight"))
+        atomic_write(path.with_suffix(f".{fmt}"),
+                     lambda tmp: fig.savefig(tmp, format=fmt, dpi=120, bbox_inches="tight"))
 
 
 def write_report(sweep_dir) -> Path:
@@ -848,7 +867,8 @@ def write_report(sweep_dir) -> Path:
         plt.close(fig)
         written.append(name + ".png")
     md += ["", "## Plots", "", *(f"![{name[:-4]}]({name})" for name in written)] if written else []
-    report = dict(study=d["kind"], answer=answer, grid=d["grid"], seeds=sorted({s for v in d["scores"].values() for s in v}),
+    seeds = sorted({s for v in d["scores"].values() for s in v})
+    report = dict(study=d["kind"], answer=answer, grid=d["grid"], seeds=seeds,
                   targets=d["targets"], metrics=d["metric"], baseline=d["base"], missing=missing,
                   collapsed=sorted(d["collapsed"]), provenance=d["provenance"], **out, **extra, plots=written,
                   tables=sorted(f"tables/{_slug(n)}.csv" for n in d["tables"]))
@@ -856,7 +876,8 @@ def write_report(sweep_dir) -> Path:
     for name, (header, rows) in d["tables"].items():  # each table of report.md, for a paper: CSV and booktabs
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerows([header, *rows])
-        atomic_write(sweep / "tables" / f"{_slug(name)}.csv", lambda tmp: Path(tmp).write_text(buf.getvalue(), encoding="utf-8"))
+        atomic_write(sweep / "tables" / f"{_slug(name)}.csv",
+                     lambda tmp: Path(tmp).write_text(buf.getvalue(), encoding="utf-8"))
         atomic_write(sweep / "tables" / f"{_slug(name)}.tex",
                      lambda tmp: Path(tmp).write_text(_latex(header, rows), encoding="utf-8"))
     text = json.dumps(report, indent=1, ensure_ascii=False, default=float)

@@ -159,9 +159,9 @@ def t_interval(values, level=0.95):
     out = dict(mean=float(v.mean()), lo=None, hi=None, p=None, n=len(v), sd=None, why=None)
     if len(v) < 2:
         return dict(out, why=f"{len(v)} replicate: no interval")
-    sd = float(v.std(ddof=1))
-    if sd == 0:
+    if (v == v[0]).all():  # checked exactly: the sd of identical floats comes out 1e-17, not 0 (see _pearson_rows)
         return dict(out, sd=0.0, why=f"{len(v)} identical values: no spread to estimate")
+    sd = float(v.std(ddof=1))
     t = _scipy_stats().t
     se, df = sd / np.sqrt(len(v)), len(v) - 1
     half = float(t.ppf((1 + level) / 2, df)) * se
@@ -176,9 +176,9 @@ def welch(a, b, level=0.95):
     out = dict(diff=float(a.mean() - b.mean()), lo=None, hi=None, p=None, n_a=len(a), n_b=len(b), why=None)
     if min(len(a), len(b)) < 2:
         return dict(out, why="fewer than 2 in a group: no test")
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    if va + vb == 0:
+    if (a == a[0]).all() and (b == b[0]).all():  # exactly, as in t_interval
         return dict(out, why="no spread in either group: no test")
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
     df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))  # Welch-Satterthwaite
     t, se = _scipy_stats().t, float(np.sqrt(va + vb))
     half = float(t.ppf((1 + level) / 2, df)) * se
@@ -214,9 +214,9 @@ def ols(X, y, names, level=0.95):
     n, k = X.shape
     if n < k + 3:
         return dict(n=n, df=n - k - 1, r2=None, terms=[], why=f"{n} languages for {k} features: needs {k + 3}")
-    sd = X.std(0, ddof=1)
-    if (sd == 0).any():
+    if (X == X[0]).all(0).any():  # exactly, as in t_interval
         return dict(n=n, df=n - k - 1, r2=None, terms=[], why="a feature is constant over these languages")
+    sd = X.std(0, ddof=1)
     Z = np.column_stack([np.ones(n), (X - X.mean(0)) / sd])
     coef, *_ = np.linalg.lstsq(Z, y, rcond=None)
     resid, df = y - Z @ coef, n - k - 1

@@ -35,13 +35,14 @@ from chain.plan import chain, distinct, execute, preflight, waves
 from chain.runs import lock, unlock, write_json
 from model import UserError
 from model.load import atomic_write
-from studies.compare import read_scores
+from studies.compare import MAIN, read_scores
 from tasks.lib import submission
 from tasks.lib.common import get_task, task_names
 
 KEYS = {"study", "name", "base", "grid", "targets", "suite", "langs", "seeds", "metric", "threshold", "baseline",
         "keep_collapsed"}
 STUDY_LEVEL = {"seed": "seeds", "langs": "langs", "runs_dir": "the --runs-dir flag", "name": "name"}  # not per cell
+METRICS = ("macro_f1", "accuracy", "f1", "exact_match", "precision", "recall")  # a `metric:` may name, beside MAIN
 MAX_CELLS = 10_000  # grid combinations × seeds: a typo (a 10^6-cell grid) stops before anything is built
 STUDIES = ("volume", "typology", "ntasks", "robustness", "translated")
 SCOPES = ("intermediate", "target", "eval")
@@ -75,7 +76,8 @@ def read_study(path):
         raise UserError(f"{src}: base must be a mapping of Config keys (e.g. base: {{model: ..., lr: 2e-5}}).")
     for key in grid:
         if key.rpartition(".")[2] in STUDY_LEVEL:
-            raise UserError(f"{src}: grid.{key} cannot vary per cell; set it with {STUDY_LEVEL[key.rpartition('.')[2]]}.")
+            where = STUDY_LEVEL[key.rpartition(".")[2]]
+            raise UserError(f"{src}: grid.{key} cannot vary per cell; set it with {where}.")
     fieldnames = {f.name for f in fields(Config)}
     for key in [*grid, *(s.get("base") or {})]:
         scope, _, name = key.rpartition(".")
@@ -148,7 +150,6 @@ def _languages(s, target):
 
 def _report_keys(s, src, grid):
     """The report's keys, checked now: a typo must not wait for `report` after hours of training."""
-    from studies.compare import MAIN
     targets = targets_of(s)
     metric = s.get("metric")
     wanted = metric if isinstance(metric, dict) else {t: metric for t in targets} if metric is not None else {}
@@ -157,7 +158,7 @@ def _report_keys(s, src, grid):
     for t, m in wanted.items():
         if t not in targets:
             raise UserError(f"{src}: metric.{t}: {t} is not a target of this study ({', '.join(targets)}).")
-        if not isinstance(m, str) or m not in {MAIN.get(t), "macro_f1", "accuracy", "f1", "exact_match", "precision", "recall"}:
+        if not isinstance(m, str) or m not in {MAIN.get(t), *METRICS}:
             raise UserError(f"{src}: metric {m!r} for {t}: use {MAIN.get(t)} (its main metric) or macro_f1/accuracy.")
     threshold = s.get("threshold", 0.5)
     if type(threshold) not in (int, float) or not 0 < threshold < 100:
@@ -227,14 +228,15 @@ def write_table(study, root, cell_list, plans, cache):
                 rows += [dict(cell=c["cell"], **{k: c["keys"][k] for k in grid}, seed=c["seed"], target=target,
                               lang=lang, metric=m, value=v) for m, v in scores.items()]
         inter = next((s for s in stages if s.kind == "intermediate"), None)
-        done = inter is not None and (inter.dir / "stage.json").exists()
+        trained = _stage(inter.dir).get("train_examples") if inter else None
         info.append(dict(cell=c["cell"], keys=c["keys"], seed=c["seed"],
-                         train_examples=sum(json.loads((inter.dir / "stage.json").read_text())["train_examples"].values())
-                         if done else None, ntasks=len(inter.task.split(",")) if inter else 0,
+                         train_examples=sum(trained.values()) if trained else None,
+                         ntasks=len(inter.task.split(",")) if inter else 0,
                          inter_lang=(inter.task.split("@")[1] if "@" in inter.task else inter.cfg.lang) if inter else "none",
                          stages=[str(s.dir.relative_to(root)) for s in stages],
                          provenance=[r for s in [*stages, *evals.values()] for r in _provenance(s.dir)],
-                         collapsed=[[t, lang] for t, s in evals.items() for lang in _stage(s.dir).get("collapsed", {})]))
+                         collapsed=[[t, lang] for t, s in evals.items()
+                                    for lang in _stage(s.dir).get("collapsed", {})]))
     header = ["cell", *grid, "seed", "target", "lang", "metric", "value"]
 
     def write_csv(tmp):  # csv writes a float as its repr: a re-run compares bit for bit

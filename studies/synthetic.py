@@ -22,11 +22,7 @@ import numpy as np
 import yaml
 
 from studies.compare import MAIN
-
-
-def _sizes():
-    from studies.sweep import SIZES
-    return SIZES
+from studies.sweep import SIZES, cells, targets_of
 
 
 def _train_examples(keys):
@@ -34,7 +30,7 @@ def _train_examples(keys):
     task = str(keys.get("task", "none"))
     if task == "none":
         return None
-    full = sum(_sizes().get(t.split("@")[0], 10_000) for t in task.split(","))
+    full = sum(SIZES.get(t.split("@")[0], 10_000) for t in task.split(","))
     cap = keys.get("intermediate.max_train_examples", keys.get("max_train_examples", 0))
     return min(int(cap), full) if cap else full
 
@@ -46,7 +42,6 @@ def _langs(study, target):
 
 def write(study, folder, truth, seed_sd=0.5, lang_seed_sd=0.5, examples=2000, rng=0):
     """Write the sweep folder for `study` (a YAML path or the dict it holds); return the folder."""
-    from studies.sweep import cells, targets_of
     if not isinstance(study, dict):
         study = yaml.safe_load(Path(study).read_text(encoding="utf-8"))
     study = dict(study, seeds=study.get("seeds") or [1])
@@ -69,7 +64,8 @@ def write(study, folder, truth, seed_sd=0.5, lang_seed_sd=0.5, examples=2000, rn
                 if (*same, t, lang) not in stages:
                     p = np.clip((truth(keys, t, lang) + shared + rng.normal(0, lang_seed_sd)) / 100, 0, 1)
                     stages[(*same, t, lang)] = 100 * rng.binomial(examples, p) / examples
-                rows.append([c["cell"], *(keys[k] for k in grid), c["seed"], t, lang, MAIN[t], stages[(*same, t, lang)]])
+                value = stages[(*same, t, lang)]
+                rows.append([c["cell"], *(keys[k] for k in grid), c["seed"], t, lang, MAIN[t], value])
     (folder / "study.yaml").write_text(yaml.safe_dump(study, sort_keys=False), encoding="utf-8")
     (folder / "cells.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
     with open(folder / "results.csv", "w", newline="", encoding="utf-8") as f:

@@ -109,6 +109,9 @@ def test_no_interval_is_printed_without_replicates_or_spread():
     assert st.t_interval([3.5]) == dict(mean=3.5, lo=None, hi=None, p=None, n=1, sd=None, why="1 replicate: no interval")
     r = st.t_interval([2.0, 2.0, 2.0])
     assert (r["lo"], r["hi"], r["p"]) == (None, None, None) and "identical" in r["why"]  # never [2, 2]
+    r = st.t_interval([0.1, 0.1, 0.1])  # its float mean is 0.10000000000000002: the sd would be 1.7e-17, p 1e-32
+    assert (r["lo"], r["hi"], r["p"]) == (None, None, None) and "identical" in r["why"]
+    assert st.welch([0.1] * 3, [0.7] * 3)["p"] is None
     assert st.welch([1.0], [2.0, 3.0])["p"] is None and st.sd_interval([1.0]) == (None, None, None)
 
 
@@ -136,6 +139,8 @@ def test_ols_equals_the_normal_equations_and_scipy_linregress():
     ref = ss.linregress(X[:, 0], y)
     assert one["p"] == pytest.approx(ref.pvalue) and one["coef"] == pytest.approx(ref.slope * X[:, 0].std(ddof=1))
     assert st.ols(X[:4], y[:4], ["a", "b", "c"])["why"] == "4 languages for 3 features: needs 6"
+    X[:, 1] = 0.1  # a feature these languages share: no model, not coefficients divided by a 1e-17 sd
+    assert st.ols(X, y, ["a", "b", "c"])["why"] == "a feature is constant over these languages"
 
 
 def _covers(lo, hi, truth):

@@ -30,6 +30,13 @@ def get_task(name):
     return importlib.import_module(f"tasks.{name}")
 
 
+def n_classes(task):
+    """How many classes (HEAD classify: its LABELS) or choices (HEAD choice: CHOICES) a task predicts among;
+    None for the other heads."""
+    head = getattr(task, "HEAD", None)
+    return len(task.LABELS) if head == "classify" else getattr(task, "CHOICES", None) if head == "choice" else None
+
+
 def data_file(data_dir, task, name, extra=""):
     """<data-dir>/<task>/<official file name>, or a one-line error saying how to get it (extra: " LANG=hi")."""
     path = Path(data_dir) / task / name
