@@ -67,6 +67,22 @@ def test_gains_pair_seeds_then_average(tmp_path):
     assert summary["gain"] == pytest.approx(np.mean([g["gain"] for g in rep["gains"]]))
     assert summary["ci_low"] <= summary["gain"] <= summary["ci_high"] and summary["share_improved"] == 1.0
     assert summary["p_adj"] is not None and "## Answer" in md and md.index("## Answer") < md.index("## Setup")
+    per_seed = [np.mean([values[("mnli", s, x)] - values[("none", s, x)] for x in LANGS]) for s in (1, 2, 3)]
+    want = ss.t.interval(0.95, 2, loc=np.mean(per_seed), scale=ss.sem(per_seed))  # these languages: t over seeds
+    assert (summary["ci_low"], summary["ci_high"]) == pytest.approx(want)
+    low = [x for x in LANGS if languages.resource_group(x) == "low"]
+    groups = {g["group"]: g for g in rep["groups"]}
+    for name, members in (("all", LANGS), ("low", low), ("high", [x for x in LANGS if x not in low])):
+        means = [np.mean([values[("mnli", s, x)] - values[("none", s, x)] for x in members]) for s in (1, 2, 3)]
+        r = groups[name]  # the group's mean per seed, Student-t over seeds
+        assert r["n_langs"] == len(members) and r["estimate"] == pytest.approx(np.mean(means))
+        assert (r["ci_low"], r["ci_high"]) == pytest.approx(ss.t.interval(0.95, 2, loc=np.mean(means),
+                                                                          scale=ss.sem(means)))
+    (w,) = rep["group_differences"]  # low − high: Welch over the per-language means
+    lang_mean = {x: np.mean([values[("mnli", s, x)] - values[("none", s, x)] for s in (1, 2, 3)]) for x in LANGS}
+    ref = ss.ttest_ind([lang_mean[x] for x in low], [lang_mean[x] for x in LANGS if x not in low], equal_var=False)
+    assert w["p"] == pytest.approx(ref.pvalue) and w["diff"] == pytest.approx(
+        np.mean([lang_mean[x] for x in low]) - np.mean([lang_mean[x] for x in LANGS if x not in low]))
     table = list(csv.reader((d / "tables" / "gains.csv").read_text(encoding="utf-8").splitlines()))
     assert table[0][:3] == ["cell", "target", "these languages [CI]"] and table[1][:2] == ["task=mnli", "xnli"]
     assert f"| {' | '.join(table[1])} |" in md  # the CSV holds what report.md shows
@@ -127,6 +143,11 @@ def test_volume_gain_per_doubling_languages_as_unit(tmp_path):
         assert rows[g]["slope"]["estimate"] == pytest.approx(np.mean(mine)) and rows[g]["slope"]["n_langs"] == len(mine)
         assert rows[g]["change"]["estimate"] == pytest.approx(0, abs=1e-9)  # log-linear: no change per doubling
         assert rows[g]["fit"]["n_sat"] is None and rows[g]["fit"]["preferred"] == "log-linear"
+        for p in rows[g]["per_interval"]:  # log-linear in n: every interval gains b per doubling
+            assert p["estimate"] == pytest.approx(np.mean(mine)) and p["n_langs"] == len(mine)
+    (w,) = [w for w in rep["volume_differences"] if w["target"] == "xnli"]
+    low = [b[x] for x in LANGS if groups[x] == "low"]
+    assert w["diff"] == pytest.approx(np.mean(low) - np.mean([b[x] for x in LANGS if groups[x] == "high"]))
     assert "## Diminishing returns" in md and all(h in md for h in SECTIONS)
 
 
@@ -231,6 +252,28 @@ def test_generic_study_without_baseline_reports_scores_only(tmp_path):
     md, rep = read(report.write_report(d).parent)
     assert rep["baseline"] == [] and rep["gains"] == [] and rep["plots"] == []
     assert [s["mean"] for s in rep["scores"]] == [60.0, 61.0] and all(h in md for h in SECTIONS)
+
+
+def test_a_model_that_predicts_one_class_is_left_out(tmp_path):
+    """From the scores alone: accuracy q with macro-F1 2q/(1+q)/3 on XNLI is one class for every example; that
+    (cell, language) leaves the statistics and is named in the caveats; keep_collapsed puts it back."""
+    study = dict(grid=dict(task=["none", "mnli"]), seeds=[0, 1], targets=["xnli"], metric="accuracy")
+    d = sweep(tmp_path / "s", study, lambda k, s, t, lang: 50.0 + s + (k["task"] == "mnli") + 0.1 * noise(lang, s))
+    q = 0.4  # the share of the class it always predicts
+    rows = (d / "results.csv").read_text().splitlines()
+    extra = [f"{r.split(',')[0]},{r.split(',')[1]},{r.split(',')[2]},xnli,{r.split(',')[4]},macro_f1,"
+             f"{100 * 2 * q / (1 + q) / 3 if r.split(',')[4] == 'de' and r.split(',')[1] == 'mnli' else 20.0}"
+             for r in rows[1:]]
+    rows = [r if not (r.split(",")[4] == "de" and r.split(",")[1] == "mnli") else
+            ",".join(r.split(",")[:6] + [str(100 * q)]) for r in rows]
+    (d / "results.csv").write_text("\n".join(rows + extra) + "\n")
+    _, rep = read(report.write_report(d).parent)
+    assert rep["collapsed"] == ["task=mnli, seed 0, xnli de", "task=mnli, seed 1, xnli de"]
+    assert "de" not in {g["lang"] for g in rep["gains"]} and any("2 collapsed" in c for c in rep["answer"]["caveats"])
+    study["keep_collapsed"] = True
+    (d / "study.yaml").write_text(yaml.safe_dump(study))
+    _, rep = read(report.write_report(d).parent)
+    assert "de" in {g["lang"] for g in rep["gains"]} and any("kept in the statistics" in c for c in rep["answer"]["caveats"])
 
 
 def test_provenance_is_printed_and_mixed_commits_are_a_caveat(tmp_path):
