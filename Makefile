@@ -29,7 +29,7 @@ help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed -E 's/:.*## /\t/' | expand -t 14
 
 $(VENV)/.plots: $(VENV)/.installed  # matplotlib and scipy: optional at runtime, only `report` imports them
-	$(PY) -m pip install -q $$(grep -E '^(matplotlib|scipy)==' requirements-dev.txt)
+	$(PY) -m pip install -q $$(grep -oE '^(matplotlib|scipy)==[^ ]+' requirements-dev.txt)
 	touch $@
 
 test: $(VENV)/.installed  ## the whole suite (slow tests included), as CI runs it

@@ -73,3 +73,14 @@ def test_transformers_and_xstilts_in_one_process(first):
     assert got["err"] < 1e-5, got
     assert "site-packages" in got["kernels"] and not got["kernels"].startswith(str(ROOT / "kernels")), got
     assert got["xkernels"].startswith(str(ROOT)), got
+
+
+def test_make_study_installs_the_pinned_plot_and_statistics_packages():
+    """`make study` / `make demo-study` install matplotlib and scipy as requirements-dev.txt pins them: the
+    recipe's shell command yields exactly those specifiers (a comment after a pin once reached pip as '#')."""
+    makefile = (ROOT / "Makefile").read_text().splitlines()
+    recipe = next(line for line in makefile if "pip install" in line and "scipy" in line)
+    command = recipe[recipe.index("$$(") + 3:recipe.rindex(")")].replace("$$", "$")
+    words = subprocess.run(["bash", "-c", command], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    pins = {line.split()[0] for line in (ROOT / "requirements-dev.txt").read_text().splitlines() if "==" in line}
+    assert sorted(w.split("==")[0] for w in words) == ["matplotlib", "scipy"] and set(words) <= pins, words
