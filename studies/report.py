@@ -665,7 +665,8 @@ def _answer(d, out, extra, missing):
                        if sig(ch) and ch["estimate"] < 0 else "accelerating returns" if sig(ch)
                        else "no evidence of diminishing returns")
             sl = r["slope"]
-            trend = ("falling" if sl["estimate"] < 0 else "rising") if sig(sl) else "not distinguishable from flat"
+            trend = ("falling" if sl["estimate"] < 0 else "rising") if sig(sl) else "not distinguishable from flat" \
+                if sl.get("p_adj") is not None else "untested"
             findings.append(f"{r['target']}, {r['series']}, {r['group']}-resource ({len(r['langs'])} languages): "
                             f"{verdict} (change in gain per doubling {_est(ch)}, p_adj {_padj(ch)}); the curve is "
                             f"{trend} ({_est(sl)} points per doubling); better described as {r['fit']['preferred']}")

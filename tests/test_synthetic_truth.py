@@ -57,6 +57,8 @@ def test_volume_diminishing_for_low_resource_not_for_high(tmp_path):
     answer = " ".join(rep["answer"]["findings"])
     assert "low-resource" in answer and "diminishing returns (" in answer
     assert all("high-resource" not in f or "no evidence of diminishing returns" in f for f in rep["answer"]["findings"])
+    tydiqa = next(f for f in rep["answer"]["findings"] if f.startswith("tydiqa, task=mnli, low-resource (2 languages)"))
+    assert "cannot be tested" in tydiqa and "the curve is untested" in tydiqa  # 2 languages: no claim either way
     assert md.index("## Answer") < md.index("## Setup")
 
 
