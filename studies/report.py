@@ -379,7 +379,8 @@ def _volume(d, out):
                                                what="change in gain per doubling, last − first interval")
                                  if len(cs) >= 3 else None,
                                  fit=_fits(n, g[idx].mean((0, 2)), threshold), mean_gain=g[idx].mean((0, 2)).tolist(),
-                                 at_size=[stats.t_interval(g[idx, j].mean(0)) for j in range(len(cs))]))
+                                 at_size=[stats.t_interval(g[idx, j].mean(0)) if len(idx) >= MIN_LANGS
+                                          else dict(lo=None, hi=None) for j in range(len(cs))]))  # as the tables
             slope = {lang: float(np.mean(list(v.values()))) for lang, v in slope.items()}
             split = _zero_shot(d, slope)
             if len(split["low"]) >= MIN_LANGS and len(split["high"]) >= MIN_LANGS:

@@ -124,6 +124,11 @@ def test_the_volume_figure_draws_the_reported_gains(tmp_path, monkeypatch):
         assert list(line.get_xdata()) == r["n"] and np.allclose(line.get_ydata(), r["mean_gain"])
         if r["group"] == "low":
             assert np.allclose(line.get_ydata(), 0, atol=0.01)  # no gain: on zero
+        from matplotlib.colors import to_rgba
+        mine = [coll for c in ax.containers for coll in c.lines[2]
+                if np.allclose(coll.get_colors()[0], to_rgba(line.get_color()))]  # this group's interval bars
+        drawn = any(np.ptp(np.asarray(seg)[:, 1]) > 0 for coll in mine for seg in coll.get_segments())
+        assert drawn == (len(r["langs"]) >= report.MIN_LANGS)  # bars only where the tables print an interval
         baseline = [x for x in ax.get_lines() if x.get_label().startswith("baseline")]
         assert baseline and np.allclose(baseline[0].get_ydata(), 0)
 
