@@ -156,7 +156,7 @@ def compare(args, baseline=None, metric=None, out=None):
         for d in result["deltas"]:
             ci = f"[{d['ci_low']:+.2f}, {d['ci_high']:+.2f}]{' *' if d['ci_low'] > 0 or d['ci_high'] < 0 else ''}" \
                 + (" (examples only: 1 seed)" if d["method"] == "examples" else "") \
-                if d["ci_low"] is not None else "(no per-example split)"
+                if d["ci_low"] is not None else f"({d.get('method') or 'no per-example split'})"
             print(f"  {d['system']} {d['target']} {d['lang']}: {d['delta']:+.2f} {ci}")
     if out:
         from chain.runs import write_json

@@ -263,6 +263,8 @@ def two_level(a, b, example_sd, level=0.95):
     in `method`. → {delta, lo, hi, df, method}."""
     a, b = _vector(a, "a"), _vector(b, "b")
     delta = float(b.mean() - a.mean())
+    if example_sd == 0 and (a == a[0]).all() and (b == b[0]).all():  # e.g. two collapsed models: never [0, 0]
+        return dict(delta=delta, lo=None, hi=None, df=None, method="no variation: identical seeds and examples")
     if min(len(a), len(b)) < 2:
         half = float(_scipy_stats().norm.ppf((1 + level) / 2)) * example_sd
         return dict(delta=delta, lo=delta - half, hi=delta + half, df=None, method="examples")

@@ -76,9 +76,11 @@ def test_seeds_grouped_and_deltas_see_a_real_difference(tmp_path, capsys):
     assert xstilts.main(argv) == 0
     printed = capsys.readouterr().out
     assert "| xnli | de |" in printed and "± " in printed and "**avg** (worst)" in printed
-    same = write_run(tmp_path / "s", objects(random.Random(10), 0.05))  # identical predictions: a zero-width CI
+    same = write_run(tmp_path / "s", objects(random.Random(10), 0.05))  # identical predictions: nothing varies,
     assert xstilts.main(["compare", f"a={good}", f"b={same}", "--baseline", "a", "--out", str(out)]) == 0
-    assert all(d["delta"] == 0 and d["ci_low"] == d["ci_high"] == 0 for d in json.loads(out.read_text())["deltas"])
+    for d in json.loads(out.read_text())["deltas"]:  # so no interval: never a zero-width one
+        assert d["delta"] == 0 and d["ci_low"] is None and d["ci_high"] is None and "no variation" in d["method"]
+    assert "(no variation: identical seeds and examples)" in capsys.readouterr().out
 
 
 def test_bad_arguments_are_one_line(tmp_path, capsys):
