@@ -24,7 +24,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from model import UserError
+from util import UserError
 
 
 def read_lines(path):
@@ -77,20 +77,20 @@ def cmd_intermediate(args):
 def cmd_target(args):
     """A target's training stages (XCOPA: <name>-siqa, then <name> from its head) as a small plan."""
     from chain.plan import Stage, execute, preflight, retrieval
-    from tasks.lib.common import get_task
+    from tasks import get_task
     if not args.task:
         raise UserError("--task is required: the target task to train, e.g. xnli.")
-    if retrieval(args.task) and not hasattr(get_task(args.task), "HEAD"):  # LAReQA, Mewsli-X: a dual encoder
+    if retrieval(args.task) and get_task(args.task).HEAD is None:  # LAReQA, Mewsli-X: a dual encoder
         raise UserError(f"{args.task} is a retrieval task with no training data; evaluate it with "
                         f"`xstilts.py eval --target {args.task} --init RUN`.")
     cfg = named(resolve(args, args.task), f"target-{args.task}", args)
-    from chain import dist
+    import util
     from chain.runs import begun
     if begun(Path(cfg.runs_dir) / cfg.name) and not args.resume:
         raise UserError(f"{Path(cfg.runs_dir) / cfg.name}: this run directory exists; continue it with --resume "
                         "or pick another --name.")
-    dist.barrier()  # torchrun: every rank has looked before rank 0 makes it
-    first, start = getattr(get_task(args.task), "TRAIN_FIRST", None), cfg.init
+    util.barrier()  # torchrun: every rank has looked before rank 0 makes it
+    first, start = get_task(args.task).TRAIN_FIRST, cfg.init
     if first:  # XCOPA (XTREME-R): SIQA first, then COPA from there, head included
         start = Stage("target", first, resolve(args, first), cfg.init, name=f"{cfg.name}-{first}")
     last = Stage("target", args.task, cfg, start, carry_head=bool(first), name=cfg.name)
@@ -101,7 +101,7 @@ def cmd_target(args):
 def cmd_eval(args):
     from chain.config import write_yaml
     from chain.runs import evaluate, lock, unlock, write_files, write_results
-    from tasks.lib.common import get_task
+    from tasks import get_task
     if args.all:
         if args.target:
             raise UserError(f"eval --all evaluates every target of --suite {args.suite}; drop --target {args.target}, "
@@ -200,7 +200,8 @@ def cmd_score(args):
 
 
 def cmd_stats(args):
-    from tasks.lib.common import check_skipped, get_task
+    from tasks import get_task
+    from tasks.lib.common import check_skipped
     from chain.config import Config
     task = get_task(args.task)
     lang = args.lang or ("en" if "en" in task.LANGS else task.LANGS[0])
@@ -208,10 +209,10 @@ def cmd_stats(args):
     out = dict(task=args.task, split=args.split, lang=lang, examples=len(examples), skipped=len(skipped),
                skipped_rows=[f"{w}: {why}" for w, why in skipped[:20]])
     if examples and isinstance(examples[0].get("label"), int):
-        names = getattr(task, "LABELS", None) or [f"choice {i}" for i in range(task.CHOICES)]
+        names = task.LABELS or [f"choice {i}" for i in range(task.CHOICES)]
         out["labels"] = {names[i]: sum(e["label"] == i for e in examples) for i in range(len(names))}
-    pool = getattr(task, "RETRIEVAL", False) and args.split == "test"  # one example: a whole retrieval pool
-    if args.model and examples and hasattr(task, "encode") and not pool:
+    pool = task.RETRIEVAL and args.split == "test"  # one example: a whole retrieval pool
+    if args.model and examples and task.encode and not pool:
         import numpy as np
 
         from model.load import resolve as find
@@ -227,7 +228,8 @@ def cmd_embed(args):
     lines = read_lines(args.input)  # before the heavy imports: a wrong path answers at once
     import numpy as np
 
-    from model.load import atomic_write
+    import util
+    from util import atomic_write
     from model.tokenizer import Tokenizer
     from chain.config import Config
     from chain.runs import device_of
@@ -252,7 +254,8 @@ def cmd_embed(args):
         with open(tmp, "wb") as f:
             np.save(f, vecs)
 
-    atomic_write(out, write)
+    if util.main():  # torchrun: rank 0 writes
+        atomic_write(out, write)
     print(f"wrote {out}: {vecs.shape[0]} x {vecs.shape[1]} float32 (hidden_states[{layer}], {args.pool} pooling)")
 
 
@@ -260,8 +263,8 @@ def config_flags(p, skip=(), task=None):
     """Every Config field as a flag; its help is the field's comment, its choices, and the default this run
     would take: the task's own (HPARAMS) when --task / --target names one."""
     from chain.config import CHOICES, Config, explained
-    from tasks.lib.common import get_task
-    own = getattr(get_task(task), "HPARAMS", {}) if task else {}
+    from tasks import get_task
+    own = get_task(task).HPARAMS if task else {}
     why = explained()
     for f in fields(Config):
         if f.name not in skip:
@@ -288,13 +291,13 @@ def examples(command):
 
 def cmd_tasks(args):
     """Every task: kind, head, metric, languages, the files it reads and the data script that fetches them."""
-    from tasks.lib.common import get_task, task_names
+    from tasks import get_task, task_names
     for name in task_names():
         t = get_task(name)
-        kind = "retrieval" if getattr(t, "RETRIEVAL", False) else "target" if len(t.LANGS) > 1 else "intermediate"
-        files = ", ".join(getattr(t, "FILES", {}).values()) or "see its docstring"
+        kind = "retrieval" if t.RETRIEVAL else "target" if len(t.LANGS) > 1 else "intermediate"
+        files = ", ".join(t.FILES.values()) or "see its docstring"
         script = Path(__file__).parent / "data_scripts" / f"{name}.py"
-        print(f"{name:14} {kind:12} head={getattr(t, 'HEAD', '-'):8} metric={getattr(t, 'METRIC', '-'):9} "
+        print(f"{name:14} {kind:12} head={t.HEAD or '-':8} metric={t.METRIC:9} "
               f"langs={len(t.LANGS):2} ({' '.join(t.LANGS[:6])}{' ...' if len(t.LANGS) > 6 else ''})  files: {files}  "
               f"data: {'make data TASK=' + name if script.exists() else 'user-supplied (see tasks/' + name + '.py)'}")
 

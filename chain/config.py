@@ -11,7 +11,9 @@ from pathlib import Path
 
 import yaml
 
-from model import UserError
+import util
+
+from util import UserError
 
 
 @dataclass
@@ -168,15 +170,15 @@ def read_yaml(path) -> dict:
 
 
 def write_yaml(cfg: Config, path):
-    from model.load import atomic_write
-    text = yaml.safe_dump(asdict(cfg), sort_keys=False)
-    atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    """The resolved config into a run folder (rank 0 writes under torchrun)."""
+    if util.main():
+        util.write_text(path, yaml.safe_dump(asdict(cfg), sort_keys=False))
 
 
 def resolve(task_name, *layers) -> Config:
     """A stage's config: the dataclass < the task file's HPARAMS < each (values, source) layer in turn."""
-    from tasks.lib.common import get_task
-    cfg = merge(Config(), getattr(get_task(task_name), "HPARAMS", {}), f"tasks/{task_name}.py HPARAMS")
+    from tasks import get_task
+    cfg = merge(Config(), get_task(task_name).HPARAMS, f"tasks/{task_name}.py HPARAMS")
     for values, source in layers:
         cfg = merge(cfg, values, source)
     return cfg.check()

@@ -2,7 +2,7 @@
 tensors, gloo for CPU ones). Every rank runs the same program on the same data order; the loop gives rank r
 the micro-batches j ≡ r (mod N) of each optimiser step and sums the gradients over ranks (`sum_grads`), so a
 step is the one-process step with the same global batch (its loss weights each example alike whatever rank
-holds it). Rank 0 alone writes files (model/load.py atomic_write checks `main`). Evaluation gives each rank
+holds it). Rank 0 alone writes files (callers check util.main). Evaluation gives each rank
 every N-th batch and gathers the outputs. A plain all-reduce rather than the DDP wrapper: an epoch's last step
 may leave a rank without a micro-batch, and multi-task steps use one head of several, which DDP handles only
 with extra passes (find_unused_parameters); for one node's GPUs the summed all-reduce is the same traffic.
@@ -11,6 +11,8 @@ import os
 
 import torch
 import torch.distributed as dist
+
+from util import total, world
 
 
 def init():
@@ -24,32 +26,9 @@ def init():
 def finish(ok):
     """Leave the process group (its threads must stop before exit): after a barrier when the command succeeded."""
     if dist.is_initialized():
-        dist.barrier() if ok else None
+        if ok:
+            dist.barrier()
         dist.destroy_process_group()
-
-
-def world():
-    return dist.get_world_size() if dist.is_initialized() else 1
-
-
-def rank():
-    return dist.get_rank() if dist.is_initialized() else 0
-
-
-def main():
-    return rank() == 0
-
-
-def barrier():
-    if world() > 1:
-        dist.barrier()
-
-
-def total(t):
-    """Sum a tensor over ranks, in place (a no-op on one process)."""
-    if world() > 1:
-        dist.all_reduce(t)
-    return t
 
 
 def sum_grads(params):
@@ -69,11 +48,3 @@ def sum_grads(params):
         for g, part in zip(grads, flat.split([g.numel() for g in grads])):
             g.copy_(part.view_as(g))
 
-
-def gather(items):
-    """Every rank's list of items → one list of all of them, on every rank."""
-    if world() == 1:
-        return items
-    out = [None] * world()
-    dist.all_gather_object(out, items)
-    return [x for part in out for x in part]

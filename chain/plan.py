@@ -17,17 +17,18 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from chain import dist
+import util
 from chain.config import write_yaml
 from chain.runs import (check_model, device_of, evaluate, provenance, same_config, train_stage, training_keys,
                         write_files, write_json)
-from model import UserError
+from util import UserError
 from tasks.lib import submission
-from tasks.lib.common import get_task, n_classes
+from tasks import get_task
+from tasks.lib.common import n_classes
 
 
 def retrieval(task):
-    return getattr(get_task(task), "RETRIEVAL", False)
+    return get_task(task).RETRIEVAL
 
 
 def origin(model):
@@ -91,7 +92,7 @@ def chain(config_for, start, intermediate, targets, langs=None, suite=None):
 
     def train(target):  # a target's training stages, once each
         if target not in trained:
-            first, parent = getattr(get_task(target), "TRAIN_FIRST", None), top
+            first, parent = get_task(target).TRAIN_FIRST, top
             if first:
                 parent = Stage("target", first, config_for("target", first), top)
                 stages.append(parent)
@@ -107,7 +108,7 @@ def chain(config_for, start, intermediate, targets, langs=None, suite=None):
             raise UserError(f"langs {','.join(langs)}: target {target} has none of them; it has {' '.join(own)}.")
         if not chosen:  # --langs leaves this suite target none of its languages
             continue
-        dual = getattr(get_task(target), "HEAD", None) == "dual" and config_for("eval", target).retrieval_tune == "dual"
+        dual = get_task(target).HEAD == "dual" and config_for("eval", target).retrieval_tune == "dual"
         source = (train("xquad") if suite == "xtreme-r" and target in submission.SQUAD_TUNED else top) \
             if retrieval(target) and not dual else train(target)
         evals[target] = Stage("eval", target, config_for("eval", target), source, langs=tuple(chosen))
@@ -162,7 +163,7 @@ def preflight(stages):
     for s in distinct(stages):
         if s.kind == "eval":
             task = get_task(s.task)
-            splits = ["test", "dev"] if getattr(task, "TUNE_ON_DEV", False) else ["test"]
+            splits = ["test", "dev"] if task.TUNE_ON_DEV else ["test"]
             checks = [(s.task, split, lang) for lang in sorted(set(s.langs) - s.finished_langs()) for split in splits]
         else:
             checks = [] if s.done() else [(n, "train", n.split("@")[1] if "@" in n else s.cfg.lang) for n in s.task.split(",")]
@@ -227,7 +228,7 @@ def run_eval(s):
                                                       dict(provenance(started), langs=missing)],
                                           collapsed={**old_stage.get("collapsed", {}), **collapsed(s, missing)}))
     write_json(s.dir / "results.json", {**old, **results})
-    dist.barrier()  # torchrun: rank 0 has written them
+    util.barrier()  # torchrun: rank 0 has written them
     return 1
 
 

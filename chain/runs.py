@@ -10,9 +10,10 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import util
 from chain.config import read_yaml, write_yaml
-from model import UserError
-from model.load import atomic_write
+from util import UserError
+from util import atomic_write
 
 NOT_TRAINING = {"name", "runs_dir", "data_dir", "targets", "langs", "init", "layer", "pool", "eval_batch_size",
                 "log_every", "save_every", "keep_last", "device", "max_bad_rows", "retrieval_tune", "bucket", "compile",
@@ -41,10 +42,9 @@ def same_config(cfg, run):
 def open_run(cfg, resume):
     """runs/<name>/ with config.yaml; an existing one is continued only with --resume and the same config.
     The folder is locked while this process uses it: a second process on the same run stops with one line."""
-    from chain import dist
     run = Path(cfg.runs_dir) / cfg.name
     started = begun(run)
-    dist.barrier()  # torchrun: every rank has looked before rank 0 makes the folder
+    util.barrier()  # torchrun: every rank has looked before rank 0 makes the folder
     if started and not resume:
         raise UserError(f"{run}: this run directory exists; continue it with --resume or pick another --name.")
     if started and not (run / "config.yaml").exists():
@@ -70,8 +70,7 @@ LOCKS = {}  # run folder → its open lock file, held while this process uses th
 def lock(run):
     import fcntl
 
-    from chain import dist
-    if not dist.main():  # torchrun: rank 0 holds the run's lock for all ranks
+    if not util.main():  # torchrun: rank 0 holds the run's lock for all ranks
         return
     f = open(run / ".lock", "a+", encoding="utf-8")
     try:
@@ -133,10 +132,9 @@ def check_model(cfg, config, retrieval=False, what="the model"):
 def train_stage(cfg, task_names, init, resume, head_from=None, flag="--init"):
     """Open (or resume) the run, load the encoder (init: model id/folder or run), fit, write dev results.
     task_names: one task, or a comma list (multi-task training); head_from: a run whose head to start from."""
-    from chain import dist
     from chain.train import fit, load_data
     from tasks.lib import common
-    from tasks.lib.common import get_task
+    from tasks import get_task
     noted = len(common.SKIPPED)  # malformed rows tolerated while loading: recorded in stage.json
     tasks = {n: get_task(n.split("@")[0]) for n in task_names.split(",")}  # mnli@hi: MNLI in Hindi
     data = {n: load_data(cfg, t, n.split("@")[1] if "@" in n else cfg.lang)  # bad data stops here, before a run dir
@@ -156,7 +154,7 @@ def train_stage(cfg, task_names, init, resume, head_from=None, flag="--init"):
         write_results(run, {n: {"en-dev": best[n]} for n in tasks})
     finally:
         unlock(run)
-    dist.barrier()  # torchrun: the next stage may read this one's results.json
+    util.barrier()  # torchrun: the next stage may read this one's results.json
     return run
 
 
@@ -170,7 +168,7 @@ def evaluate(cfg, task_name, run_or_model, langs):
     from chain.train import decode, load_split, measure, predict
     from model.tokenizer import Tokenizer
     from tasks.lib import submission
-    from tasks.lib.common import get_task
+    from tasks import get_task
     from tasks.lib.heads import make_head
     task, device = get_task(task_name), device_of(cfg)
     unknown = sorted(set(langs) - set(task.LANGS))
@@ -178,19 +176,19 @@ def evaluate(cfg, task_name, run_or_model, langs):
         raise UserError(f"--langs {','.join(langs)}: {task_name} has no {', '.join(unknown)}; "
                         f"it has {' '.join(task.LANGS)}.")
     model = encoder_of(run_or_model, device)
-    check_model(cfg, model.config, getattr(task, "RETRIEVAL", False), f"--init {run_or_model}")
+    check_model(cfg, model.config, task.RETRIEVAL, f"--init {run_or_model}")
     cfg = replace(cfg, layer=auto_layer(cfg.layer, model.config.num_hidden_layers))
     tok = Tokenizer(model.source)
     head, saved = None, Path(run_or_model) / "config.yaml"
     trained = str(read_yaml(saved).get("task", "")) if saved.exists() else ""
-    dual = getattr(task, "HEAD", None) == "dual" and trained == task_name  # LAReQA / Mewsli-X: a dual encoder's run
-    if dual or not getattr(task, "RETRIEVAL", False):
+    dual = task.HEAD == "dual" and trained == task_name  # LAReQA / Mewsli-X: a dual encoder's run
+    if dual or not task.RETRIEVAL:
         head_file = Path(run_or_model) / "head.safetensors"
         if not head_file.exists():
             raise UserError(f"--init {run_or_model}: no {task_name} head (head.safetensors); train one with "
                             f"`xstilts.py target --task {task_name} --init RUN` first.")
         trained = trained or task_name
-        if trained not in (task_name, getattr(task, "TRAIN_ON", task_name)):  # XNLI may use an MNLI head
+        if trained not in (task_name, task.TRAIN_ON):  # XNLI may use an MNLI head
             raise UserError(f"--init {run_or_model}: its head was trained for {trained}, not {task_name}; evaluate it "
                             f"as {trained}, or train a {task_name} head: `xstilts.py target --task {task_name}`.")
         head = make_head(task, model.config.hidden_size).to(device)
@@ -205,9 +203,9 @@ def evaluate(cfg, task_name, run_or_model, langs):
     results, files, folder = {}, {}, submission.folder(task_name)
     for lang in langs:
         examples = load_split(cfg, task, "test", lang)
-        if getattr(task, "RETRIEVAL", False):
+        if task.RETRIEVAL:
             tuned = dict(head=head.eval()) if head else {}
-            if getattr(task, "TUNE_ON_DEV", False):  # BUCC: the threshold comes from the dev gold
+            if task.TUNE_ON_DEV:  # BUCC: the threshold comes from the dev gold
                 dev, _, _ = task.evaluate(model, tok, cfg, load_split(cfg, task, "dev", lang), torch.device(device))
                 tuned = dict(threshold=dev["threshold"])
             results[lang], guess, gold = task.evaluate(model, tok, cfg, examples, torch.device(device), **tuned)
@@ -225,8 +223,8 @@ def evaluate(cfg, task_name, run_or_model, langs):
 
 
 def write_files(root, files):
-    """{relative path: text} under root, each file atomically."""
-    for rel, text in files.items():
+    """{relative path: text} under root, each file atomically (rank 0 writes under torchrun)."""
+    for rel, text in files.items() if util.main() else ():
         (Path(root) / rel).parent.mkdir(parents=True, exist_ok=True)
         atomic_write(Path(root) / rel, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
@@ -253,7 +251,9 @@ def provenance(started):
 
 
 def write_json(path, obj):
-    atomic_write(Path(path), lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n"))
+    """Rank 0 writes under torchrun."""
+    if util.main():
+        util.write_json(path, obj)
 
 
 def write_results(run, results):
@@ -280,6 +280,7 @@ def write_results(run, results):
         lines += [f"| {task} | {label(task, lang)} | " + " | ".join(f"{m[c]:.2f}" if c in m else "" for c in columns) + " |"
                   for lang, m in langs.items()]
     lines.insert(1, "|" + "---|" * (lines[0].count("|") - 1))
-    atomic_write(Path(run) / "results.md", lambda t: Path(t).write_text("\n".join(lines) + "\n"))
+    if util.main():
+        util.write_text(Path(run) / "results.md", "\n".join(lines) + "\n")
     write_json(Path(run) / "results.json", results)  # last: its presence marks a finished run
     print("\n".join(lines))

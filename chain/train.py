@@ -27,11 +27,14 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
+import util
 from chain import dist
-from model import UserError
-from model.load import atomic_write, save_model
+from util import UserError
+from model.load import save_model
+from util import atomic_write
 from model.tokenizer import Tokenizer
 from model.xlmr import autocast
+from tasks import get_task
 from tasks.lib import common, heads, metrics
 from tasks.lib.heads import make_head
 
@@ -52,7 +55,7 @@ def fingerprint(examples):
 
 
 def load_split(cfg, task, split, lang="en"):
-    name = task.__name__.split(".")[-1]
+    name = task.NAME
     heads.ROUTE = cfg.qa_decode  # QA labels and answer text (tasks/lib/heads.py): every command loads its data here
     examples, skipped = task.load(cfg.data_dir, split, lang)
     return common.check_skipped(examples, skipped, cfg.max_bad_rows, f"{name} {split} {lang}")
@@ -66,11 +69,11 @@ def predict(model, head, features, pad_id, batch_size, dtype, device, bucket=0, 
     order = sorted(range(len(features)), key=lambda i: -common.length(features[i]))
     pred, mine = [None] * len(features), []
     with autocast(device.type, dtype):
-        for rows in [order[s:s + batch_size] for s in range(0, len(order), batch_size)][dist.rank()::dist.world()]:
+        for rows in [order[s:s + batch_size] for s in range(0, len(order), batch_size)][util.rank()::util.world()]:
             ids, mask, labels = common.collate(features, rows, pad_id, device, bucket, cap)
             out = head.predict(head(model(ids, mask)), labels).cpu()
             mine += [(i, out[r].item() if out.dim() == 1 else out[r, : len(features[i]["ids"])]) for r, i in enumerate(rows)]
-    for i, p in dist.gather(mine):  # under torchrun each rank predicted every N-th batch
+    for i, p in util.gather(mine):  # under torchrun each rank predicted every N-th batch
         pred[i] = p
     return pred
 
@@ -83,7 +86,7 @@ def decode(task, examples, features, pred):
         for f, p in zip(features, pred):
             by_example.setdefault(f["example"], ([], []))
             by_example[f["example"]][0].append(f), by_example[f["example"]][1].append(p)
-        return ({examples[i]["id"]: heads.decode(examples[i]["context"], fs, ps, v2=getattr(task, "V2", False),
+        return ({examples[i]["id"]: heads.decode(examples[i]["context"], fs, ps, v2=task.V2,
                                                  align=examples[i].get("align", True))
                  for i, (fs, ps) in by_example.items()}, {e["id"]: [t for _, t in e["answers"]] for e in examples})
     if task.HEAD == "tag":  # the first sub-token of each word carries its prediction
@@ -91,7 +94,7 @@ def decode(task, examples, features, pred):
         for f, ps in zip(features, pred):
             guess[f["example"]] += [task.LABELS[p] for p, g in zip(ps.tolist(), f["label"]) if g != heads.IGNORE]
         return guess, [[task.LABELS[g] for g in e["label"]] for e in examples]
-    names = getattr(task, "LABELS", None) or [str(i) for i in range(task.CHOICES)]
+    names = task.LABELS or [str(i) for i in range(task.CHOICES)]
     return [names[p] for p in pred], [names[f["label"]] for f in features]
 
 
@@ -109,7 +112,7 @@ def measure(task, examples, guess, gold):
     """Metrics of decoded predictions against the gold (decode's terms)."""
     if task.HEAD == "span":
         lang = examples[0].get("lang")  # MLQA's test sets: its own per-language normalisation
-        return metrics.mlqa(guess, gold, lang) if lang else metrics.squad(guess, gold, getattr(task, "V2", False))
+        return metrics.mlqa(guess, gold, lang) if lang else metrics.squad(guess, gold, task.V2)
     if task.HEAD == "tag":  # seqeval chunk F1 per sentence (XTREME)
         return metrics.chunk_prf(gold, guess)
     result = {"accuracy": metrics.accuracy(guess, gold)}
@@ -122,10 +125,10 @@ def measure(task, examples, guess, gold):
 def load_data(cfg, task, lang="en"):
     """The training data (TRAIN_ON's, e.g. MNLI for XNLI; English unless `lang` names a translation the
     task file lists in TRAIN_LANGS) and the first eval_examples of the English dev set that selects (below)."""
-    train_task = common.get_task(getattr(task, "TRAIN_ON", task.__name__.split(".")[-1]))
-    have = getattr(train_task, "TRAIN_LANGS", ["en"])
+    train_task = get_task(task.TRAIN_ON)
+    have = train_task.TRAIN_LANGS
     if lang not in have:
-        raise UserError(f"{train_task.__name__.split('.')[-1]} has no {lang!r} training data; it has {' '.join(have)}.")
+        raise UserError(f"{train_task.NAME} has no {lang!r} training data; it has {' '.join(have)}.")
     train = load_split(cfg, train_task, "train", lang)
     if cfg.max_train_examples:  # a fixed seeded subset (data-volume sweeps)
         keep = sorted(random.Random(cfg.seed).sample(range(len(train)), min(cfg.max_train_examples, len(train))))
@@ -166,7 +169,7 @@ def fit(cfg, tasks, model, run, data, resume=False, head_from=None):
         train_f, dev_f = train_task.encode(train, tok, cfg.max_len), task.encode(dev, tok, cfg.max_len)
         labels = [f["label"] for f in dev_f if isinstance(f["label"], int)]
         jobs[name] = dict(task=task, train_f=train_f, dev=dev, dev_f=dev_f, lengths=[common.length(f) for f in train_f],
-                          remask=getattr(train_task, "remask", None),  # MLM: a fresh mask per micro-batch
+                          remask=train_task.remask,  # MLM: a fresh mask per micro-batch
                           head=make_head(task, model.config.hidden_size, model).to(device),
                           majority=100.0 * max(np.bincount(labels)) / len(labels) if labels else None)
     names = list(jobs)
@@ -182,7 +185,7 @@ def fit(cfg, tasks, model, run, data, resume=False, head_from=None):
     groups = [dict(params=[p for p in params if p.ndim >= 2], weight_decay=cfg.weight_decay),  # 2-D weights decay
               dict(params=[p for p in params if p.ndim < 2], weight_decay=0.0)]  # biases, LayerNorms do not
     opt = torch.optim.AdamW(groups, lr=cfg.lr, eps=cfg.adam_eps, fused=device.type == "cuda")  # fused on GPU
-    micro = min(cfg.micro_batch or max(1, cfg.batch_size // dist.world()), cfg.batch_size)  # torchrun: one per rank
+    micro = min(cfg.micro_batch or max(1, cfg.batch_size // util.world()), cfg.batch_size)  # torchrun: one per rank
     accum = max(1, cfg.batch_size // micro)  # gradient accumulation: micro-batches per optimiser step
     orders = {}  # (task, epoch) → micro-batches: a pure function of (seed, epoch), built when first needed
 
@@ -195,7 +198,7 @@ def fit(cfg, tasks, model, run, data, resume=False, head_from=None):
     per_epoch = [[min(math.ceil(len(order(n, e)) / accum), most) for e in range(math.ceil(cfg.epochs))] for n in names]
     total = cfg.max_steps or max(1, sum(sum(p[:-1]) + round((cfg.epochs - len(p) + 1) * p[-1]) for p in per_epoch))
     probs = sampling_probs([len(j["train_f"]) for j in jobs.values()], cfg)
-    last = all(getattr(j["task"], "SELECT", "best") == "last" for j in jobs.values())  # XTREME-R's XCOPA: final state
+    last = all(j["task"].SELECT == "last" for j in jobs.values())  # XTREME-R's XCOPA: final state
     warm = int(cfg.warmup * total)  # linear warm-up, then linear decay to 0
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: s / max(1, warm) if s < warm else
                                               max(0.0, (total - s) / max(1, total - warm)))
@@ -211,9 +214,9 @@ def fit(cfg, tasks, model, run, data, resume=False, head_from=None):
             raise UserError(f"--resume: the training or dev data of {', '.join(changed)} changed since {run} started "
                             "(its fingerprint differs); restore the files, or start a new --name.")
         state = saved or state
-    log = open(run / "metrics.jsonl", "a", encoding="utf-8") if dist.main() else None  # restore() repaired it
+    log = open(run / "metrics.jsonl", "a", encoding="utf-8") if util.main() else None  # restore() repaired it
     bar = tqdm(total=total, initial=state["step"], desc=run.name, unit="step", dynamic_ncols=True, mininterval=2,
-               disable=not dist.main())
+               disable=not util.main())
     try:  # Ctrl-C: one line saying where the run can continue from
         loss_sum, since, tokens, t0 = torch.zeros((), device=device), 0, 0, time.perf_counter()
         while state["step"] < total and state["stale"] < cfg.patience:
@@ -226,7 +229,7 @@ def fit(cfg, tasks, model, run, data, resume=False, head_from=None):
             model.train(), job["head"].train()
             n_rows = sum(len(rows) for rows in group)
             for j, rows in enumerate(group):
-                if j % dist.world() != dist.rank():  # torchrun: rank r takes micro-batches j ≡ r (mod N)
+                if j % util.world() != util.rank():  # torchrun: rank r takes micro-batches j ≡ r (mod N)
                     continue
                 torch.manual_seed(hash((cfg.seed, names.index(name), where["epoch"], where["pos"] + j)))  # dropout: the
                 # same masks on whichever rank, and after a resume
@@ -251,13 +254,13 @@ def fit(cfg, tasks, model, run, data, resume=False, head_from=None):
             state["step"], since = state["step"] + 1, since + 1
             step, last = state["step"], state["step"] == total
             if step % cfg.log_every == 0 or step % cfg.eval_every == 0 or step % cfg.save_every == 0 or last:
-                mean_loss = dist.total(loss_sum).item() / since  # .item() syncs: only at log points
+                mean_loss = util.total(loss_sum).item() / since  # .item() syncs: only at log points
                 if not math.isfinite(mean_loss):
                     raise Diverged(f"{run}: the loss became {mean_loss} by step {step}; the last good checkpoint is "
                                    f"in {run / 'checkpoints'}. Lower --lr, or use --dtype bf16/fp32.")
-                rate = dist.total(torch.tensor(float(tokens))).item() / (time.perf_counter() - t0)
+                rate = util.total(torch.tensor(float(tokens))).item() / (time.perf_counter() - t0)
                 record = dict(step=step, task=name, loss=round(mean_loss, 5), lr=sched.get_last_lr()[0],
-                              tokens_per_s=round(rate), world_size=dist.world())
+                              tokens_per_s=round(rate), world_size=util.world())
                 bar.set_postfix(loss=f"{mean_loss:.4f}", lr=f"{record['lr']:.2e}", tok_s=f"{rate:,.0f}")
                 loss_sum.zero_()
                 since, tokens, t0 = 0, 0, time.perf_counter()
@@ -272,7 +275,7 @@ def fit(cfg, tasks, model, run, data, resume=False, head_from=None):
                         tensors = {f"encoder.{k}": v for k, v in model.state_dict().items()}
                         tensors.update({f"head.{n}.{k}": v for n, h in heads.items() for k, v in h.state_dict().items()})
                         with writing(run / "best.safetensors"):
-                            atomic_write(run / "best.safetensors", lambda tmp: save_file(
+                            util.main() and atomic_write(run / "best.safetensors", lambda tmp: save_file(
                                 {k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp, {"step": str(step)}))
                     else:
                         state["stale"] += 1
@@ -285,7 +288,7 @@ def fit(cfg, tasks, model, run, data, resume=False, head_from=None):
                     with writing(run / "metrics.jsonl"):
                         log.write(json.dumps(record) + "\n")
                         log.flush()
-                if (step % cfg.save_every == 0 or last or state["stale"] >= cfg.patience) and dist.main():
+                if (step % cfg.save_every == 0 or last or state["stale"] >= cfg.patience) and util.main():
                     save_checkpoint(run, state, model, heads, opt, sched, scaler, cfg.keep_last)
             bar.update(1)
             if CRASH_AT_STEP == step:
@@ -298,19 +301,25 @@ def fit(cfg, tasks, model, run, data, resume=False, head_from=None):
             f"no checkpoint yet in {run}; --resume starts it again.")) from None
     finally:
         bar.close(), log and log.close()
-    dist.barrier()  # rank 0 has written best.safetensors
+    util.barrier()  # rank 0 has written best.safetensors
     best = load_file(run / "best.safetensors", device=str(device))  # reload the best state
     model.load_state_dict({k[8:]: v for k, v in best.items() if k.startswith("encoder.")})
     for n, h in heads.items():
         h.load_state_dict({k[len(n) + 6:]: v for k, v in best.items() if k.startswith(f"head.{n}.")})
     with writing(run / "encoder"):
+        export(run, model, heads, len(jobs))
+    return state["best_step"], state["best_metrics"]
+
+
+def export(run, model, heads, n_jobs):
+    """run/encoder/ (HF layout) and the heads: rank 0 writes (torchrun)."""
+    if util.main():
         save_model(model, run / "encoder")
         for n, h in heads.items():  # one task: head.safetensors; several: heads/<task>.safetensors
-            path = run / "head.safetensors" if len(jobs) == 1 else run / "heads" / f"{n}.safetensors"
+            path = run / "head.safetensors" if n_jobs == 1 else run / "heads" / f"{n}.safetensors"
             path.parent.mkdir(exist_ok=True)
             atomic_write(path, lambda tmp: save_file({k: v.detach().cpu().contiguous() for k, v in h.state_dict().items()},
                                                      tmp))
-    return state["best_step"], state["best_metrics"]
 
 
 @contextlib.contextmanager
@@ -355,11 +364,11 @@ def save_checkpoint(run, state, model, heads, opt, sched, scaler, keep):
 def restore(run, model, heads, opt, sched, scaler):
     """Load the newest complete checkpoint into the live objects; None if there is none yet. Torn leftovers
     of a killed write (temp files, .tmp-step-N/, a half line at the end of metrics.jsonl) are cleared."""
-    for junk in [*run.rglob(".*.tmp*"), *(run / "checkpoints").glob(".tmp-step-*")] if dist.main() else []:
+    for junk in [*run.rglob(".*.tmp*"), *(run / "checkpoints").glob(".tmp-step-*")] if util.main() else []:
         shutil.rmtree(junk) if junk.is_dir() else junk.unlink()  # encoder/, heads/ too; rank 0 cleans (torchrun)
     done = sorted((run / "checkpoints").glob("step-*"))
     if not done:  # killed before its first checkpoint: start again, with a fresh log
-        (run / "metrics.jsonl").unlink(missing_ok=True) if dist.main() else None
+        (run / "metrics.jsonl").unlink(missing_ok=True) if util.main() else None
         return None
     ck = done[-1]
     if (ck / "trainer.pt").exists() and not (ck / "trainer.json").exists():
@@ -398,7 +407,8 @@ def restore(run, model, heads, opt, sched, scaler):
     if log.exists():
         kept = [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
                 if (record := parsed(line)) and record["step"] <= state["step"]]  # a torn last line is dropped
-        atomic_write(log, lambda tmp: Path(tmp).write_text("".join(line + "\n" for line in kept), encoding="utf-8"))
+        if util.main():
+            atomic_write(log, lambda tmp: Path(tmp).write_text("".join(line + "\n" for line in kept), encoding="utf-8"))
     best = run / "best.safetensors"
     if state["best"] is not None and not best.exists():
         raise UserError(f"--resume: {best} is missing, and checkpoint {ck.name} counts on it (best step "

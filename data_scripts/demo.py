@@ -318,7 +318,7 @@ def make_world(root):
     make_data(root / "data", rng, translated=LANGS[1:])
     make_tasks(root / "data", rng)
     make_model(root / "model", make_tokenizer(root / "model"))
-    from model.load import atomic_write
+    from util import atomic_write
     atomic_write(root / "world.json", lambda tmp: Path(tmp).write_text(json.dumps(dict(builder=stamp))))
     return root
 

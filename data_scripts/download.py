@@ -27,8 +27,8 @@ import zlib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from model import UserError  # noqa: E402
-from model.load import atomic_write  # noqa: E402
+from util import UserError  # noqa: E402
+from util import atomic_write  # noqa: E402
 
 DISK = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}  # OSErrors that are the disk's
 FIX = "it is damaged or not the official file: delete it (and its line in SHA256SUMS, if any) and rerun"

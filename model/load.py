@@ -17,7 +17,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from model import UserError
+from util import UserError, atomic_write
 from model.xlmr import XLMR, XLMRConfig
 
 PREFIX = "roberta."  # XLMRobertaForMaskedLM & co. nest the encoder; XLMRobertaModel does not
@@ -181,24 +181,3 @@ def save_model(model: XLMR, folder, tokenizer_file=None):
     source = tokenizer_file or (model.source and Path(model.source) / "tokenizer.json")
     if source and Path(source).exists() and Path(source).resolve() != (folder / "tokenizer.json").resolve():
         atomic_write(folder / "tokenizer.json", lambda tmp: shutil.copyfile(source, tmp))
-
-
-def atomic_write(path: Path, write):
-    """write(tmp_path) then rename over path: a reader sees the old file or the whole new one, never half.
-    The temp name is random and created exclusively, so a link planted beside path is never followed.
-    Under torchrun only rank 0 writes (chain/dist.py): the other ranks hold the same bytes."""
-    if torch.distributed.is_initialized() and torch.distributed.get_rank() != 0:
-        return
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp{secrets.token_hex(8)}")
-    try:
-        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666))
-        write(str(tmp))
-        with open(os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW), "rb") as f:
-            os.fsync(f.fileno())  # the bytes are on disk before the name points at them
-        os.replace(tmp, path)
-    except BaseException as e:
-        with contextlib.suppress(OSError):  # the original error is the one to show
-            tmp.unlink()
-        if isinstance(e, OSError) and e.filename in (str(tmp), tmp):  # name the user's file, not our temp file
-            raise OSError(e.errno, e.strerror, str(path)) from None
-        raise

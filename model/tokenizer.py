@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from tokenizers import Tokenizer as _Rust
 
-from model import UserError
+from util import UserError
 
 CHARS_PER_TOKEN = 64  # an XLM-R token is ~4 characters: the first max_len tokens lie well inside max_len * 64
 

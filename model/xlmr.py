@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
 from xkernels import attention as attn
-from model import UserError
+from util import UserError
 
 
 @dataclass

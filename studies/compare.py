@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model import UserError
+from util import UserError
 from studies import stats
 from tasks.lib import metrics, submission
 

@@ -11,7 +11,7 @@ and the code chosen for each macrolanguage). Reading it needs nothing; python -m
 import functools
 from pathlib import Path
 
-from model import UserError
+from util import UserError
 
 TSV = Path(__file__).with_name("languages.tsv")
 FEATURES = ("dist_syntax", "dist_phonology", "dist_inventory", "dist_genetic", "dist_geographic")

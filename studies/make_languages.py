@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from model import UserError
+from util import UserError
 
 OUT = Path(__file__).with_name("languages.tsv")
 COLUMNS = ("lang iso639_3 name family genus script joshi_class dist_syntax dist_phonology dist_inventory "

@@ -24,12 +24,13 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from model import UserError
-from model.load import atomic_write
+from util import UserError
+from util import atomic_write
 from studies import languages, stats
 from studies import plots as draw
 from studies.compare import MAIN
-from tasks.lib.common import get_task, n_classes
+from tasks import get_task
+from tasks.lib.common import n_classes
 
 STUDIES = ("generic", "volume", "typology", "ntasks", "robustness", "translated")
 METRIC = MAIN  # each target's main metric, as XTREME reports it (studies/compare.py)

@@ -10,7 +10,7 @@ permutation p with the +1 correction (Phipson & Smyth 2010); paired bootstrap fo
 """
 import numpy as np
 
-from model import UserError
+from util import UserError
 
 CHUNK = 1 << 20  # numbers drawn per block: n_boot × n never sits in memory at once (10k QA questions × 10k)
 ALPHA = (1e-3, 10.0)  # fit_saturating's exponent range: from "a line in log n" to "flat after one doubling"

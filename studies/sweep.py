@@ -33,11 +33,11 @@ from pathlib import Path
 from chain.config import Config, read_yaml, resolve
 from chain.plan import chain, distinct, execute, preflight, waves
 from chain.runs import lock, unlock, write_json
-from model import UserError
-from model.load import atomic_write
+from util import UserError
+from util import atomic_write
 from studies.compare import MAIN, read_scores
 from tasks.lib import submission
-from tasks.lib.common import get_task, task_names
+from tasks import get_task, task_names
 
 KEYS = {"study", "name", "base", "grid", "targets", "suite", "langs", "seeds", "metric", "threshold", "baseline",
         "keep_collapsed"}
@@ -272,7 +272,7 @@ def work(stage):
         data = [load_data(cfg, get_task(n.split("@")[0]), n.split("@")[1] if "@" in n else cfg.lang)[1]
                 for n in stage.task.split(",")]
     except UserError:  # no data here: official sizes and measured tokens per example (negative: an estimate)
-        names = [getattr(get_task(n.split("@")[0]), "TRAIN_ON", n.split("@")[0]) for n in stage.task.split(",")]
+        names = [get_task(n.split("@")[0]).TRAIN_ON for n in stage.task.split(",")]
         if any(n not in SIZES for n in names):
             return None, None
         sizes = [min(SIZES[x], cfg.max_train_examples or SIZES[x]) for x in names]
@@ -289,7 +289,7 @@ def work(stage):
         for name, examples in zip(stage.task.split(","), data):
             sample = random.Random(0).sample(examples, min(1000, len(examples)))
             task = get_task(name.split("@")[0])
-            feats = get_task(getattr(task, "TRAIN_ON", name.split("@")[0])).encode(sample, tok, cfg.max_len)
+            feats = get_task(task.TRAIN_ON).encode(sample, tok, cfg.max_len)
             per.append(sum(map(real_tokens, feats)) / len(sample) * len(examples))
         tokens = sum(per) / n * seen
     return seen, tokens

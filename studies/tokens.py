@@ -33,7 +33,7 @@ def real_tokens(feature):
 def measure():
     sys.path.insert(0, str(ROOT))
     from model.tokenizer import Tokenizer
-    from tasks.lib.common import get_task
+    from tasks import get_task
     tok = Tokenizer(SHARED / "tokenizer" / "xlm-roberta")
     out = {}
     with tempfile.TemporaryDirectory() as data:

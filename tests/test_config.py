@@ -3,7 +3,7 @@ import pytest
 import yaml
 
 from chain.config import Config, merge
-from model import UserError
+from util import UserError
 
 
 def test_yaml_numbers_and_lists_as_a_first_config_writes_them():
@@ -35,7 +35,7 @@ def test_help_explains_every_flag_with_the_tasks_own_defaults(capsys):
 
 def test_tasks_lists_every_task_with_kind_and_data(capsys):
     import xstilts
-    from tasks.lib.common import task_names
+    from tasks import task_names
     assert xstilts.main(["tasks"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == task_names()

@@ -7,7 +7,7 @@ import pytest
 
 from data_scripts import demo
 from tasks import mnli, pawsx, tatoeba, xnli
-from tasks.lib.common import get_task
+from tasks import get_task
 
 NON_EN = demo.LANGS[1:]
 FILES = [  # (task, split, lang, rows)

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from data_scripts import download
-from model import UserError
+from util import UserError
 
 GOOD = b"".join(b'{"row": %d, "text": "a line of the official file"}\n' % i for i in range(4000))  # ~200 KB
 H_GOOD = hashlib.sha256(GOOD).hexdigest()

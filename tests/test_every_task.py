@@ -7,6 +7,7 @@ import torch
 from conftest import shared
 
 import xstilts
+from tasks import get_task, task_names
 from tasks.lib import common
 
 NLI = [("A man plays.", "A person plays.", "entailment"), ("A dog runs.", "A cat sleeps.", "contradiction"),
@@ -108,7 +109,7 @@ def lang_split(name):
     """A target's test set in German (or its first language), an intermediate task's English dev set."""
     if name not in TARGETS:
         return "en", "dev"
-    langs = common.get_task(name).LANGS
+    langs = get_task(name).LANGS
     return ("de" if "de" in langs else langs[0]), "test"
 
 
@@ -122,10 +123,10 @@ def data(tmp_path_factory):
     return d
 
 
-@pytest.mark.parametrize("name", common.task_names())
+@pytest.mark.parametrize("name", task_names())
 def test_load_encode_collate(name, data, tok):
     assert name in FIXTURES, f"tasks/{name}.py has no fixture in tests/test_every_task.py"
-    task = common.get_task(name)
+    task = get_task(name)
     for attr in ("METRIC", "LANGS", "load"):
         assert hasattr(task, attr), f"tasks/{name}.py lacks {attr}"
     lang, split = lang_split(name)
@@ -135,12 +136,12 @@ def test_load_encode_collate(name, data, tok):
         return
     features = task.encode(examples, tok, 64)
     ids, mask, labels = common.collate(features, list(range(len(features))), tok.pad_id, torch.device("cpu"))
-    rows = len(features) * getattr(task, "CHOICES", 1)
+    rows = len(features) * (task.CHOICES or 1)
     assert ids.shape[0] == mask.shape[0] == rows and labels.shape[0] == len(features)
     assert (ids[:, 0] == tok.cls_id).all() and mask.sum(1).min() >= 3
 
 
-@pytest.mark.parametrize("name", common.task_names())
+@pytest.mark.parametrize("name", task_names())
 def test_every_task_appears_in_stats(name, data, capsys):
     lang, split = lang_split(name)
     assert xstilts.main(["stats", "--task", name, "--split", split, "--lang", lang, "--data-dir", str(data),
@@ -160,18 +161,18 @@ def test_every_task_appears_in_stats(name, data, capsys):
      r"dev.tsv:2 \(4 columns"),
 ])
 def test_malformed_row_missing_field_and_unknown_label_name_file_and_line(tmp_path, name, rel, text, message):
-    from model import UserError
+    from util import UserError
     (tmp_path / rel).parent.mkdir(parents=True)
     (tmp_path / rel).write_text(text, encoding="utf-8")
-    examples, skipped = common.get_task(name).load(tmp_path, "dev", "en")
+    examples, skipped = get_task(name).load(tmp_path, "dev", "en")
     with pytest.raises(UserError, match=message):
         common.check_skipped(examples, skipped, 0.01, f"{name} dev en")
 
 
 def test_ccg_without_a_file_says_how_to_make_one(tmp_path):
-    from model import UserError
+    from util import UserError
     with pytest.raises(UserError, match="missing; make it from CCGbank"):
-        common.get_task("ccg").load(tmp_path, "train")
+        get_task("ccg").load(tmp_path, "train")
 
 
 def test_tagging_head_trains_on_ccg(data, tiny_dir, tmp_path):

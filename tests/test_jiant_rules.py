@@ -14,7 +14,7 @@ import xstilts
 from chain import train
 from chain.config import Config
 from data_scripts import demo
-from model import UserError
+from util import UserError
 from tasks import mlm, mnli, xnli
 
 

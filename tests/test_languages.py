@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, shared
 
-from model import UserError
+from util import UserError
 from studies import languages, make_languages
 
 TARGETS = "xnli pawsx udpos panx xquad mlqa tydiqa bucc tatoeba xcopa lareqa mewslix".split()

@@ -7,7 +7,7 @@ import torch
 from conftest import TINY, hf_checkpoint
 from safetensors.torch import load_file, save_file
 
-from model import UserError
+from util import UserError
 from model.load import load_model, save_model
 
 

@@ -10,7 +10,8 @@ import re
 import pytest
 from test_every_task import FIXTURES, data, lang_split  # noqa: F401 (data: the fixture files, per module)
 
-from model import UserError
+from util import UserError
+from tasks import get_task, task_names
 from tasks.lib import common, submission
 
 FILL = "lorem" * 600_000  # a 3 MB word: the readers must take it in stride (the tokenizer is not run here)
@@ -47,14 +48,14 @@ def outcome(name, data, monkeypatch=None):
         real = common.read_lines
         monkeypatch.setattr(common, "read_lines", lambda path: (read.add(str(path)), real(path))[1])
     try:
-        examples, skipped = common.get_task(name).load(data, split, lang)
+        examples, skipped = get_task(name).load(data, split, lang)
         return common.check_skipped(examples, skipped, 0.01, name), read
     except UserError as e:
         return e, read
 
 
 @pytest.mark.parametrize("how", MUTATIONS)
-@pytest.mark.parametrize("name", common.task_names())
+@pytest.mark.parametrize("name", task_names())
 def test_a_mutated_file_is_one_line_or_read_right(name, how, data, monkeypatch, capsys):  # capsys: the notes
     clean, read = outcome(name, data, monkeypatch)
     monkeypatch.undo()
@@ -130,14 +131,14 @@ def test_an_empty_anli_round_and_empty_mewslix_mentions_are_named(tmp_path):
         write(tmp_path, rel, text)
     write(tmp_path, "anli/anli_v1.0/R2/dev.jsonl", "\n\n")
     with pytest.raises(UserError, match=r"R2/dev.jsonl: the file is empty"):
-        common.get_task("anli").load(tmp_path, "dev")
+        get_task("anli").load(tmp_path, "dev")
     write(tmp_path, "mewslix/wikinews_mentions/test-de.jsonl", "")
     with pytest.raises(UserError, match=r"test-de.jsonl: the file is empty"):
-        common.get_task("mewslix").load(tmp_path, "test", "de")
+        get_task("mewslix").load(tmp_path, "test", "de")
     write(tmp_path, "mewslix/wikinews_mentions/test-de.jsonl", FIXTURES["mewslix"]["mewslix/wikinews_mentions/test-de.jsonl"])
     write(tmp_path, "mewslix/wikinews_labels/test-de.json", '["Q567", "Q90"]')
     with pytest.raises(UserError, match=r"test-de.json: the file holds a JSON list; expected \{example_id"):
-        common.get_task("mewslix").load(tmp_path, "test", "de")
+        get_task("mewslix").load(tmp_path, "test", "de")
 
 
 def test_cosmosqa_long_field_is_read_and_an_unclosed_quote_is_one_malformed_row(tmp_path):

@@ -13,8 +13,9 @@ import torch
 from conftest import ROOT, TINY, shared, tatoeba
 from safetensors.torch import load_file, save_file
 
-from model import UserError
-from model.load import atomic_write, load_model
+from util import UserError
+from model.load import load_model
+from util import atomic_write
 from model.tokenizer import CHARS_PER_TOKEN, Tokenizer
 
 

@@ -269,7 +269,7 @@ def test_all_no_answer_predictions_on_the_squad_v2_slice(data):
 
 
 def test_a_huge_qa_context_is_one_line_not_gigabytes(tok):
-    from model import UserError
+    from util import UserError
     from tasks.lib.heads import MAX_CONTEXT, windows
     with pytest.raises(UserError, match="characters \\(over 200,000"):
         windows(tok, "Who?", "word " * (MAX_CONTEXT // 5 + 1))

@@ -69,7 +69,7 @@ def test_hellaswag_inputs_are_jiants_ctx_a_and_ctx_b_plus_ending(tmp_path):
 @pytest.mark.parametrize("task", ["xcopa", "siqa"])
 def test_xcopa_recipe_is_xtreme_r_train_xcopa_sh(task):
     from chain.config import resolve
-    from tasks.lib.common import get_task
+    from tasks import get_task
     cfg = resolve(task)  # both stages of XCOPA: SIQA, then COPA (its HPARAMS are xcopa's)
     assert (cfg.lr, cfg.batch_size, cfg.epochs, cfg.max_len) == (3e-5, 32, 5.0, 128)
     assert (cfg.warmup, cfg.weight_decay, cfg.adam_eps, cfg.clip) == (0.0, 0.0, 1e-8, 1.0)  # HF Trainer defaults

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from model import UserError
+from util import UserError
 from studies import languages, report, stats
 
 LANGS = ["de", "fr", "ru", "ar", "hi", "sw", "ur", "th", "zh", "tr", "yo", "mr"]  # sw, yo, mr: Joshi class 2

@@ -9,7 +9,7 @@ import torch
 from test_every_task import FIXTURES
 
 import xstilts
-from tasks import tatoeba
+from tasks import get_task, tatoeba
 from tasks.lib import submission
 
 FAST = ["--epochs", "1", "--batch-size", "2", "--max-len", "64", "--dtype", "fp32",
@@ -129,7 +129,7 @@ def test_tagging_scores_equal_seqeval_and_ranked_lists_their_map(tmp_path):
 def test_every_suite_language_is_a_language_of_its_task_file(suite):
     from tasks.lib import common
     for folder, codes in submission.SUITES[suite][0].items():
-        task = common.get_task(submission.task_of(folder))
+        task = get_task(submission.task_of(folder))
         assert set(codes) <= set(task.LANGS), (folder, sorted(set(codes) - set(task.LANGS)))
     assert len(submission.SUITES["xtreme-r"][0]["tatoeba"]) == 41 and len(submission.SUITES["xtreme"][0]["panx"]) == 40
 

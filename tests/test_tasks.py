@@ -12,8 +12,8 @@ from conftest import shared
 
 import xstilts
 from data_scripts import download
-from model import UserError
-from tasks import tatoeba, xnli
+from util import UserError
+from tasks import task_names, tatoeba, xnli
 from tasks.lib import common
 from chain.config import Config
 
@@ -148,7 +148,7 @@ def test_every_task_with_files_has_a_data_script_with_official_https_sources():
     import importlib
     from pathlib import Path
     scripts = {p.stem for p in (Path(download.__file__).parent).glob("*.py")} - {"__init__", "download", "demo"}
-    for name in common.task_names():
+    for name in task_names():
         user_supplied = ("ccg", "mlm")  # CCGbank is LDC-licensed; MLM text is the user's own choice
         assert name in scripts or name in user_supplied, f"data_scripts/{name}.py is missing"
     for name in sorted(scripts - {"anli_plus", "panx", "udpos", "mewslix"}):  # these have their own main()

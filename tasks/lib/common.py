@@ -4,7 +4,6 @@ sentence embeddings + nearest-neighbour search of the retrieval tasks.
 Sentence vector (SPEC §4, jiant): mean over every non-pad token, `<s>` and `</s>` included, of
 hidden_states[layer] (0 = embedding output), or the `<s>` vector with pool="cls".
 """
-import importlib
 import json
 from pathlib import Path
 
@@ -12,29 +11,15 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from chain import dist
-from model import UserError
+import util
+from util import UserError
 from model.xlmr import autocast
-
-TASKS_DIR = Path(__file__).resolve().parents[1]  # tasks/: every module there is a task; shared parts sit in lib/
-
-
-def task_names():
-    return sorted(p.stem for p in TASKS_DIR.glob("*.py") if p.stem != "__init__")
-
-
-def get_task(name):
-    """`--task mnli` imports tasks/mnli.py: the list of tasks is the folder listing."""
-    if name not in task_names():
-        raise UserError(f"unknown task {name!r}; the tasks are: {', '.join(task_names())}.")
-    return importlib.import_module(f"tasks.{name}")
-
 
 def n_classes(task):
     """How many classes (HEAD classify: its LABELS) or choices (HEAD choice: CHOICES) a task predicts among;
     None for the other heads."""
-    head = getattr(task, "HEAD", None)
-    return len(task.LABELS) if head == "classify" else getattr(task, "CHOICES", None) if head == "choice" else None
+    head = task.HEAD
+    return len(task.LABELS) if head == "classify" else task.CHOICES if head == "choice" else None
 
 
 def data_file(data_dir, task, name, extra=""):
@@ -199,12 +184,12 @@ def embed(model, tok, lines, layer, how="mean", max_len=512, batch_size=32, dtyp
     out = np.zeros((len(lines), c.hidden_size), dtype=np.float32)
     batches = [order[i: i + batch_size] for i in range(0, len(order), batch_size)]
     with autocast(device.type, dtype):  # one context for all batches: weights are cast to bf16 once
-        for rows in tqdm(batches[dist.rank()::dist.world()], desc="embed", unit="batch", disable=not progress):
+        for rows in tqdm(batches[util.rank()::util.world()], desc="embed", unit="batch", disable=not progress):
             ids, mask = tok.pad([encs[i] for i in rows], device)  # (B, T)
             h = model(ids, mask, layer=None if head else layer)  # (B, T, H)
             out[rows] = (head.vectors(h) if head else pool(h, mask, how)).cpu().numpy()
-    if dist.world() > 1:  # torchrun: each rank embedded every N-th batch, the rest of its rows are zeros
-        dist.total(torch.from_numpy(out))  # in place: numpy shares the buffer
+    if util.world() > 1:  # torchrun: each rank embedded every N-th batch, the rest of its rows are zeros
+        util.total(torch.from_numpy(out))  # in place: numpy shares the buffer
     return out
 
 

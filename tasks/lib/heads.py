@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from model import UserError
+from util import UserError
 from tasks.lib import common, metrics
 
 DOC_STRIDE, MAX_QUERY, N_BEST, MAX_ANSWER = 128, 64, 20, 30
@@ -165,12 +165,12 @@ def dual_map(pred, candidates, k=20):
 
 
 def make_head(task, hidden, model=None):
-    n = len(getattr(task, "LABELS", ()))
+    n = len(task.LABELS)
     heads = dict(classify=lambda: Classify(hidden, n), choice=lambda: MultipleChoice(hidden, task.CHOICES),
                  span=lambda: Span(hidden), tag=lambda: Tag(hidden, n), mlm=lambda: MLM(model.mlm_logits),
                  dual=lambda: Dual(hidden, getattr(model, "pooler_state", None)))
     if task.HEAD not in heads:
-        raise ValueError(f"tasks/{task.__name__.split('.')[-1]}.py: unknown HEAD {task.HEAD!r}")
+        raise ValueError(f"tasks/{task.NAME}.py: unknown HEAD {task.HEAD!r}")
     return heads[task.HEAD]()
 
 

@@ -22,7 +22,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from model import UserError
+from util import UserError
 from tasks.lib import metrics
 
 _36 = "ar he vi id jv tl eu ml ta te af nl de el bn hi mr ur fa fr it pt es bg ru ja ka ko th sw zh kk tr et fi hu"
@@ -190,7 +190,7 @@ def score(predictions, labels, suite, tasks=None, langs=None, out=None):
             overall[group] = sum(detail[t]["avg_metric"] for t in members) / len(members)
     scores = {**overall, **detail, **({"partial": True} if langs else {})}
     if out:
-        from model.load import atomic_write  # renamed whole: never a half-written file
+        from util import atomic_write  # renamed whole: never a half-written file
         text = json.dumps(scores, indent=2, ensure_ascii=False) + "\n"
         atomic_write(out, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return scores
