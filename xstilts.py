@@ -201,7 +201,7 @@ def cmd_score(args):
 
 def cmd_stats(args):
     from tasks import get_task
-    from tasks.lib.common import check_skipped
+    from tasks.lib.reading import check_skipped
     from chain.config import Config
     task = get_task(args.task)
     lang = args.lang or ("en" if "en" in task.LANGS else task.LANGS[0])
@@ -217,7 +217,7 @@ def cmd_stats(args):
 
         from model.load import resolve as find
         from model.tokenizer import Tokenizer
-        from tasks.lib.common import sequences  # multiple choice: one (context, choice) pair each, unpadded
+        from tasks.lib.batching import sequences  # multiple choice: one (context, choice) pair each, unpadded
         lens = [len(s) for f in task.encode(examples, Tokenizer(find(args.model)), 100_000) for s in sequences(f)]
         out["token_length_percentiles"] = {p: int(np.percentile(lens, p)) for p in (50, 90, 95, 99, 100)}
     print(json.dumps(out, ensure_ascii=False) if args.json else "\n".join(f"{k}: {v}" for k, v in out.items()))
@@ -233,7 +233,7 @@ def cmd_embed(args):
     from model.tokenizer import Tokenizer
     from chain.config import Config
     from chain.runs import device_of
-    from tasks.lib.common import embed
+    from tasks.lib.retrieval import embed
     from chain.runs import encoder_of
     device = device_of(Config(device=args.device))
     model = encoder_of(args.model, device, "--model")  # a run directory (its encoder/) as eval --init takes

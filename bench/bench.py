@@ -60,7 +60,7 @@ def batches(batch_size, n_batches, bucket=0, fixed=False, seed=0):
     order = torch.randperm(len(encs), generator=torch.Generator().manual_seed(seed)).tolist()
     out = [tok.pad([encs[i] for i in order[b * batch_size:(b + 1) * batch_size]]) for b in range(n_batches + 1)]
     out = [out[0]] * len(out) if fixed else out
-    pad = lambda T: max(T, min(-(-T // bucket) * bucket, 256)) - T if bucket else 0  # as tasks/lib/common.collate
+    pad = lambda T: max(T, min(-(-T // bucket) * bucket, 256)) - T if bucket else 0  # as tasks/lib/batching.collate
     return [(F.pad(i, (0, pad(i.shape[1])), value=tok.pad_id), F.pad(m, (0, pad(m.shape[1])))) for i, m in out]
 
 

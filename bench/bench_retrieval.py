@@ -1,6 +1,6 @@
-"""Memory of the retrieval search (tasks/lib/common.py topk / nearest) at XTREME-R pool sizes: each row runs in a
+"""Memory of the retrieval search (tasks/lib/retrieval.py topk / nearest) at XTREME-R pool sizes: each row runs in a
 fresh process on random unit vectors and reports the peak resident memory above the two vector matrices.
-The score block is bounded by common.topk's budget (2**26 floats = 256 MB), whatever the pool size.
+The score block is bounded by retrieval.topk's budget (2**26 floats = 256 MB), whatever the pool size.
   python bench/bench_retrieval.py [--pool 400000] [--hidden 1024] [--queries 2000,8000] [--device cpu]
 """
 import argparse
@@ -18,13 +18,13 @@ def one(pool, hidden, queries, k, device):
     import numpy as np
     import torch
 
-    from tasks.lib import common
+    from tasks.lib import retrieval
     rng = np.random.default_rng(0)
     keys = rng.standard_normal((pool, hidden), dtype=np.float32)
     q = rng.standard_normal((queries, hidden), dtype=np.float32)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MB (Linux: KB)
     t = time.perf_counter()
-    vals, idx = common.topk(q, keys, k, device)  # (queries, k)
+    vals, idx = retrieval.topk(q, keys, k, device)  # (queries, k)
     if device == "cuda":
         torch.cuda.synchronize()
     took = time.perf_counter() - t

@@ -24,7 +24,7 @@ from chain.runs import (check_model, device_of, evaluate, provenance, same_confi
 from util import UserError
 from tasks.lib import submission
 from tasks import get_task
-from tasks.lib.common import n_classes
+from tasks.lib.scoring import n_classes
 
 
 def retrieval(task):
@@ -141,7 +141,8 @@ def preflight(stages):
     """Before any training: the device and dtype, each model's positions and depth against max_len and the
     retrieval layer (from config.json), and every data file the unfinished stages need (training data, each
     eval language's test set, BUCC's dev), so a typo stops the plan at once; all problems in one line."""
-    from chain.train import load_data, load_split
+    from chain.train import load_data
+    from tasks.lib.reading import load_split
     problems, seen = [], set()
     for s in distinct(stages):  # the model's limits and the device, read from config.json: no weights loaded
         if s.done():

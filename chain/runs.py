@@ -4,7 +4,6 @@
 A run directory holds config.yaml (the resolved Config), what chain/train.py writes, and results.json
 last, so a directory with results.json is a finished stage and one without it is resumable.
 """
-import json
 import os
 import time
 from dataclasses import asdict, replace
@@ -133,11 +132,10 @@ def train_stage(cfg, task_names, init, resume, head_from=None, flag="--init"):
     """Open (or resume) the run, load the encoder (init: model id/folder or run), fit, write dev results.
     task_names: one task, or a comma list (multi-task training); head_from: a run whose head to start from."""
     from chain.train import fit, load_data
-    from tasks.lib import common
     from tasks import get_task
-    noted = len(common.SKIPPED)  # malformed rows tolerated while loading: recorded in stage.json
+    notes = []  # malformed rows tolerated while loading: recorded in stage.json
     tasks = {n: get_task(n.split("@")[0]) for n in task_names.split(",")}  # mnli@hi: MNLI in Hindi
-    data = {n: load_data(cfg, t, n.split("@")[1] if "@" in n else cfg.lang)  # bad data stops here, before a run dir
+    data = {n: load_data(cfg, t, n.split("@")[1] if "@" in n else cfg.lang, notes)  # bad data stops here, before a run dir
             for n, t in tasks.items()}
     model = encoder_of(init, device_of(cfg), flag)
     check_model(cfg, model.config, what=f"{flag} {init}")
@@ -148,7 +146,7 @@ def train_stage(cfg, task_names, init, resume, head_from=None, flag="--init"):
             return run
         started = time.time()
         _, best = fit(cfg, tasks, model, run, data, resume, head_from)
-        write_json(run / "stage.json", dict(task=task_names, init=str(init), skipped_rows=common.SKIPPED[noted:],
+        write_json(run / "stage.json", dict(task=task_names, init=str(init), skipped_rows=notes,
                                             train_examples={n: len(d[1]) for n, d in data.items()},
                                             provenance=provenance(started)))
         write_results(run, {n: {"en-dev": best[n]} for n in tasks})
@@ -165,7 +163,9 @@ def evaluate(cfg, task_name, run_or_model, langs):
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    from chain.train import decode, load_split, measure, predict
+    from chain.train import predict
+    from tasks.lib.reading import load_split
+    from tasks.lib.scoring import decode, measure
     from model.tokenizer import Tokenizer
     from tasks.lib import submission
     from tasks import get_task

@@ -35,7 +35,9 @@ from util import atomic_write
 from model.tokenizer import Tokenizer
 from model.xlmr import autocast
 from tasks import get_task
-from tasks.lib import common, heads, metrics
+from tasks.lib import batching
+from tasks.lib.reading import load_split
+from tasks.lib.scoring import score
 from tasks.lib.heads import make_head
 
 CRASH_AT_STEP = None  # tests set it to simulate a run killed right after that optimiser step
@@ -54,23 +56,16 @@ def fingerprint(examples):
     return hashlib.sha256(json.dumps(examples, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
-def load_split(cfg, task, split, lang="en"):
-    name = task.NAME
-    heads.ROUTE = cfg.qa_decode  # QA labels and answer text (tasks/lib/heads.py): every command loads its data here
-    examples, skipped = task.load(cfg.data_dir, split, lang)
-    return common.check_skipped(examples, skipped, cfg.max_bad_rows, f"{name} {split} {lang}")
-
-
 @torch.inference_mode()
 def predict(model, head, features, pad_id, batch_size, dtype, device, bucket=0, cap=None):
     """Length-sorted batches, no gradients: per feature a class id (classify, choice), the start/end
-    logits (span, (T, 2) on the CPU) or a label per token (tag), in feature order. bucket, cap: see common.collate."""
+    logits (span, (T, 2) on the CPU) or a label per token (tag), in feature order. bucket, cap: see batching.collate."""
     model.eval(), head.eval()
-    order = sorted(range(len(features)), key=lambda i: -common.length(features[i]))
+    order = sorted(range(len(features)), key=lambda i: -batching.length(features[i]))
     pred, mine = [None] * len(features), []
     with autocast(device.type, dtype):
         for rows in [order[s:s + batch_size] for s in range(0, len(order), batch_size)][util.rank()::util.world()]:
-            ids, mask, labels = common.collate(features, rows, pad_id, device, bucket, cap)
+            ids, mask, labels = batching.collate(features, rows, pad_id, device, bucket, cap)
             out = head.predict(head(model(ids, mask)), labels).cpu()
             mine += [(i, out[r].item() if out.dim() == 1 else out[r, : len(features[i]["ids"])]) for r, i in enumerate(rows)]
     for i, p in util.gather(mine):  # under torchrun each rank predicted every N-th batch
@@ -78,62 +73,18 @@ def predict(model, head, features, pad_id, batch_size, dtype, device, bucket=0, 
     return pred
 
 
-def decode(task, examples, features, pred):
-    """(predictions, gold) per example in the submission's terms (tasks/lib/submission.py): answer texts
-    {id: text} and {id: [texts]} (span), each word's tag (tag: a sentence's segments joined), label names."""
-    if task.HEAD == "span":  # all windows of an example → one answer text
-        by_example = {}
-        for f, p in zip(features, pred):
-            by_example.setdefault(f["example"], ([], []))
-            by_example[f["example"]][0].append(f), by_example[f["example"]][1].append(p)
-        return ({examples[i]["id"]: heads.decode(examples[i]["context"], fs, ps, v2=task.V2,
-                                                 align=examples[i].get("align", True))
-                 for i, (fs, ps) in by_example.items()}, {e["id"]: [t for _, t in e["answers"]] for e in examples})
-    if task.HEAD == "tag":  # the first sub-token of each word carries its prediction
-        guess = [[] for _ in examples]
-        for f, ps in zip(features, pred):
-            guess[f["example"]] += [task.LABELS[p] for p, g in zip(ps.tolist(), f["label"]) if g != heads.IGNORE]
-        return guess, [[task.LABELS[g] for g in e["label"]] for e in examples]
-    names = task.LABELS or [str(i) for i in range(task.CHOICES)]
-    return [names[p] for p in pred], [names[f["label"]] for f in features]
-
-
-def score(task, examples, features, pred):
-    """The task's metrics, the way the literature reports them (SPEC §2, §5)."""
-    if task.HEAD == "dual":  # each dev question ranks the dev candidates
-        return {task.METRIC: heads.dual_map(pred, [tuple(f["ids"][1]) for f in features])}
-    if task.HEAD == "mlm" or task.HEAD == "tag" and task.METRIC != "f1":  # token accuracy: masked tokens, CCG
-        pairs = [(int(p), g) for f, ps in zip(features, pred) for p, g in zip(ps, f["label"]) if g != heads.IGNORE]
-        return {task.METRIC: metrics.accuracy(*zip(*pairs))}
-    return measure(task, examples, *decode(task, examples, features, pred))
-
-
-def measure(task, examples, guess, gold):
-    """Metrics of decoded predictions against the gold (decode's terms)."""
-    if task.HEAD == "span":
-        lang = examples[0].get("lang")  # MLQA's test sets: its own per-language normalisation
-        return metrics.mlqa(guess, gold, lang) if lang else metrics.squad(guess, gold, task.V2)
-    if task.HEAD == "tag":  # seqeval chunk F1 per sentence (XTREME)
-        return metrics.chunk_prf(gold, guess)
-    result = {"accuracy": metrics.accuracy(guess, gold)}
-    if task.METRIC == "acc_f1":  # QQP: (accuracy + F1) / 2
-        result["f1"] = metrics.binary_f1(guess, gold, positive=task.LABELS[1])
-        result["acc_f1"] = (result["accuracy"] + result["f1"]) / 2
-    return result
-
-
-def load_data(cfg, task, lang="en"):
+def load_data(cfg, task, lang="en", notes=None):
     """The training data (TRAIN_ON's, e.g. MNLI for XNLI; English unless `lang` names a translation the
     task file lists in TRAIN_LANGS) and the first eval_examples of the English dev set that selects (below)."""
     train_task = get_task(task.TRAIN_ON)
     have = train_task.TRAIN_LANGS
     if lang not in have:
         raise UserError(f"{train_task.NAME} has no {lang!r} training data; it has {' '.join(have)}.")
-    train = load_split(cfg, train_task, "train", lang)
+    train = load_split(cfg, train_task, "train", lang, notes)
     if cfg.max_train_examples:  # a fixed seeded subset (data-volume sweeps)
         keep = sorted(random.Random(cfg.seed).sample(range(len(train)), min(cfg.max_train_examples, len(train))))
         train = [train[i] for i in keep]
-    dev = load_split(cfg, train_task if cfg.select_on == "train" else task, "dev")  # jiant: the training task's
+    dev = load_split(cfg, train_task if cfg.select_on == "train" else task, "dev", "en", notes)  # jiant: the training task's
     return train_task, train, dev[: cfg.eval_examples]
 
 
@@ -168,7 +119,7 @@ def fit(cfg, tasks, model, run, data, resume=False, head_from=None):
         train_task, train, dev = data[name]
         train_f, dev_f = train_task.encode(train, tok, cfg.max_len), task.encode(dev, tok, cfg.max_len)
         labels = [f["label"] for f in dev_f if isinstance(f["label"], int)]
-        jobs[name] = dict(task=task, train_f=train_f, dev=dev, dev_f=dev_f, lengths=[common.length(f) for f in train_f],
+        jobs[name] = dict(task=task, train_f=train_f, dev=dev, dev_f=dev_f, lengths=[batching.length(f) for f in train_f],
                           remask=train_task.remask,  # MLM: a fresh mask per micro-batch
                           head=make_head(task, model.config.hidden_size, model).to(device),
                           majority=100.0 * max(np.bincount(labels)) / len(labels) if labels else None)
@@ -191,7 +142,7 @@ def fit(cfg, tasks, model, run, data, resume=False, head_from=None):
 
     def order(n, e):
         if (n, e) not in orders:
-            orders[n, e] = common.micro_batches(jobs[n]["lengths"], micro, cfg.token_budget, cfg.seed, e)
+            orders[n, e] = batching.micro_batches(jobs[n]["lengths"], micro, cfg.token_budget, cfg.seed, e)
         return orders[n, e]
 
     most = math.ceil(cfg.sampling_cap / cfg.batch_size) if cfg.sampling_cap else math.inf  # jiant: ⌈min(N, cap)/B⌉
@@ -233,14 +184,14 @@ def fit(cfg, tasks, model, run, data, resume=False, head_from=None):
                     continue
                 torch.manual_seed(hash((cfg.seed, names.index(name), where["epoch"], where["pos"] + j)))  # dropout: the
                 # same masks on whichever rank, and after a resume
-                ids, mask, labels = common.collate(job["train_f"], rows, tok.pad_id, device, cfg.bucket, cfg.max_len)
+                ids, mask, labels = batching.collate(job["train_f"], rows, tok.pad_id, device, cfg.bucket, cfg.max_len)
                 if job["remask"]:  # a pure function of (seed, epoch, micro-batch): a resumed run draws the same
                     ids, labels = job["remask"](ids, labels, tok, (cfg.seed, where["epoch"], where["pos"] + j))
                 with autocast(device.type, cfg.dtype):  # loss in fp32, each example weighted alike
                     loss = job["head"].loss(job["head"](encode(ids, mask)), labels) * (len(rows) / n_rows)
                 (scaler.scale(loss) if scaler else loss).backward()
                 loss_sum += loss.detach()
-                tokens += sum(common.length(job["train_f"][i]) for i in rows)  # counted on the host: no GPU sync
+                tokens += sum(batching.length(job["train_f"][i]) for i in rows)  # counted on the host: no GPU sync
             where["pos"] += len(group)
             dist.sum_grads(params)  # torchrun: every rank now holds the whole step's gradient
             if scaler:

@@ -6,10 +6,7 @@
 The name map below is literal: every checkpoint key is used or listed in IGNORED, every model weight is
 filled, and anything else stops the load with the key's name. HF_HUB_OFFLINE=1 reads only the cache.
 """
-import contextlib
 import json
-import os
-import secrets
 import shutil
 from pathlib import Path
 

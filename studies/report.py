@@ -30,7 +30,7 @@ from studies import languages, stats
 from studies import plots as draw
 from studies.compare import MAIN
 from tasks import get_task
-from tasks.lib.common import n_classes
+from tasks.lib.scoring import n_classes
 
 STUDIES = ("generic", "volume", "typology", "ntasks", "robustness", "translated")
 METRIC = MAIN  # each target's main metric, as XTREME reports it (studies/compare.py)

@@ -4,7 +4,8 @@ Files: <data-dir>/anli/anli_v1.0/R{1,2,3}/{train,dev}.jsonl — the official anl
 hypothesis, label e/n/c).
 """
 from tasks import mnli, snli
-from tasks.lib import common
+from util import UserError
+from tasks.lib import reading
 
 HEAD, LABELS, METRIC, LANGS, HPARAMS = "classify", mnli.LABELS, "accuracy", ["en"], mnli.HPARAMS
 ROUNDS = ("R1", "R2", "R3")
@@ -14,7 +15,7 @@ encode = mnli.encode
 
 def load(data_dir, split, lang="en"):
     if split not in ("train", "dev"):
-        raise common.UserError(f"anli has no split {split!r}; it has train, dev.")
+        raise UserError(f"anli has no split {split!r}; it has train, dev.")
 
     def parse(row):
         if row["label"] not in CODE:
@@ -22,6 +23,6 @@ def load(data_dir, split, lang="en"):
         return dict(a=row["context"], b=row["hypothesis"], label=LABELS.index(CODE[row["label"]]))
     examples, skipped = [], []
     for r in ROUNDS:
-        ex, sk = snli.read_jsonl(common.data_file(data_dir, "anli", f"anli_v1.0/{r}/{split}.jsonl"), parse)
+        ex, sk = snli.read_jsonl(reading.data_file(data_dir, "anli", f"anli_v1.0/{r}/{split}.jsonl"), parse)
         examples, skipped = examples + ex, skipped + sk
     return examples, skipped

@@ -4,7 +4,7 @@ Proportional sampling = the three training sets concatenated and shuffled togeth
 ANLI dev sets (the adversarial rounds are the hard part). Files: those of snli, mnli and anli.
 """
 from tasks import anli, mnli, snli
-from tasks.lib import common
+from util import UserError
 
 HEAD, LABELS, METRIC, LANGS, HPARAMS = "classify", mnli.LABELS, "accuracy", ["en"], mnli.HPARAMS
 encode = mnli.encode
@@ -14,7 +14,7 @@ def load(data_dir, split, lang="en"):
     if split == "dev":
         return anli.load(data_dir, "dev")
     if split != "train":
-        raise common.UserError(f"anli_plus has no split {split!r}; it has train, dev.")
+        raise UserError(f"anli_plus has no split {split!r}; it has train, dev.")
     examples, skipped = [], []
     for task in (snli, mnli, anli):
         ex, sk = task.load(data_dir, "train")

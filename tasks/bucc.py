@@ -14,7 +14,8 @@ equal scores are ordered by row, not as faiss orders them.
 import numpy as np
 import torch
 
-from tasks.lib import common
+from util import UserError
+from tasks.lib import reading, retrieval
 
 METRIC = "f1"
 RETRIEVAL = True
@@ -27,13 +28,13 @@ SPLIT = dict(dev="sample", test="training")
 def load(data_dir, split, lang):
     """→ [dict(src={id: text}, trg={id: text}, gold={(src_id, trg_id)})], one example for the whole pair."""
     if lang not in LANGS or split not in SPLIT:
-        raise common.UserError(f"bucc has languages {' '.join(LANGS)} and splits dev (sample), test (training).")
+        raise UserError(f"bucc has languages {' '.join(LANGS)} and splits dev (sample), test (training).")
     stem = f"{lang}-en.{SPLIT[split]}"
 
     def side(ext):
-        path = common.data_file(data_dir, "bucc", f"{stem}.{ext}")
+        path = reading.data_file(data_dir, "bucc", f"{stem}.{ext}")
         rows, skipped = {}, []
-        for n, line in common.read_lines(path):
+        for n, line in reading.read_lines(path):
             cols = line.split("\t")
             if len(cols) != 2 and line.strip():
                 skipped.append((f"{path}:{n}", f"{len(cols)} columns, expected id<TAB>sentence"))
@@ -44,7 +45,7 @@ def load(data_dir, split, lang):
     unknown = [(a, b, n) for a, (b, n) in gold.items() if a not in src or b not in trg]
     if unknown:  # a gold pair that can never be mined would lower recall silently
         a, b, n = unknown[0]
-        raise common.UserError(f"{path}:{n}: the gold pair {a!r:.40} {b!r:.40} names an id the "
+        raise UserError(f"{path}:{n}: the gold pair {a!r:.40} {b!r:.40} names an id the "
                                f"{stem}.{lang if a not in src else 'en'} file lacks or holds in a malformed row "
                                f"({len(unknown)} such pairs); fix or fetch the files again.")
     text = lambda rows: {i: t for i, (t, _) in rows.items()}
@@ -53,8 +54,8 @@ def load(data_dir, split, lang):
 
 def mine(x, y, k=K, device="cpu"):
     """x (n, H), y (m, H) unique-text vectors → [(score, i, j)] accepted pairs, best first."""
-    xv, xi = common.topk(x, y, k, device)  # (n, k) cosines and indices, on the CPU
-    yv, yi = common.topk(y, x, k, device)  # (m, k)
+    xv, xi = retrieval.topk(x, y, k, device)  # (n, k) cosines and indices, on the CPU
+    yv, yi = retrieval.topk(y, x, k, device)  # (m, k)
     x_mean, y_mean = xv.mean(1), yv.mean(1)
     candidates = []
     for vals, idx, a_mean, b_mean, fwd in ((xv, xi, x_mean, y_mean, True), (yv, yi, y_mean, x_mean, False)):
@@ -76,7 +77,7 @@ def scored_pairs(model, tok, cfg, example, device):
     for n, side in enumerate(("src", "trg")):
         for i, t in sorted(example[side].items()):
             ids[n].setdefault(t, []).append(i)
-    vx, vy = (common.embed(model, tok, t, cfg.layer, cfg.pool, MAX_LEN, cfg.eval_batch_size, cfg.dtype) for t in texts)
+    vx, vy = (retrieval.embed(model, tok, t, cfg.layer, cfg.pool, MAX_LEN, cfg.eval_batch_size, cfg.dtype) for t in texts)
     return [(s, a, b) for s, i, j in mine(vx, vy, device=device) for a in ids[0][texts[0][i]] for b in ids[1][texts[1][j]]]
 
 

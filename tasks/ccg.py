@@ -8,7 +8,8 @@ training file's (most frequent first); a dev tag never seen in training counts a
 from collections import Counter
 from pathlib import Path
 
-from tasks.lib import common, heads
+from util import UserError
+from tasks.lib import heads, reading
 
 HEAD = "tag"
 METRIC = "accuracy"
@@ -21,10 +22,10 @@ HOW = ("make it from CCGbank (LDC licence): one sentence per line, space-separat
 
 def load(data_dir, split, lang="en"):
     if split not in ("train", "dev"):
-        raise common.UserError(f"ccg has no split {split!r}; it has train, dev.")
+        raise UserError(f"ccg has no split {split!r}; it has train, dev.")
     path = Path(data_dir) / "ccg" / f"{split}.tsv"
     if not path.exists():
-        raise common.UserError(f"{path}: missing; {HOW}.")
+        raise UserError(f"{path}: missing; {HOW}.")
 
     def parse(cols):
         if len(cols) != 2:
@@ -33,7 +34,7 @@ def load(data_dir, split, lang="en"):
         if len(words) != len(tags) or not words:
             raise ValueError(f"{len(words)} words but {len(tags)} supertags")
         return dict(words=words, tags=tags)
-    examples, skipped = common.read_tsv(path, parse)
+    examples, skipped = reading.read_tsv(path, parse)
     if split == "train":
         LABELS[1:] = [t for t, _ in Counter(t for e in examples for t in e["tags"]).most_common()]
     index = {t: i for i, t in enumerate(LABELS)}

@@ -4,7 +4,8 @@ Files: <data-dir>/commonsenseqa/{train_rand_split,dev_rand_split}.jsonl — the 
 object per line with question, choices {label, text}, answerKey. Each (question, choice) pair is encoded.
 """
 from tasks import snli
-from tasks.lib import common
+from util import UserError
+from tasks.lib import reading
 
 HEAD = "choice"
 CHOICES = 5
@@ -16,14 +17,14 @@ FILES = {"train": "train_rand_split.jsonl", "dev": "dev_rand_split.jsonl"}
 
 def load(data_dir, split, lang="en"):
     if split not in FILES:
-        raise common.UserError(f"commonsenseqa has no split {split!r}; it has {', '.join(FILES)}.")
+        raise UserError(f"commonsenseqa has no split {split!r}; it has {', '.join(FILES)}.")
 
     def parse(row):
         labels, texts = row["choices"]["label"], row["choices"]["text"]
         if len(texts) != CHOICES or row["answerKey"] not in labels:
             raise ValueError(f"{len(texts)} choices / answerKey {row['answerKey']!r} not among {labels}")
         return dict(question=row["question"], choices=texts, label=labels.index(row["answerKey"]))
-    return snli.read_jsonl(common.data_file(data_dir, "commonsenseqa", FILES[split]), parse)
+    return snli.read_jsonl(reading.data_file(data_dir, "commonsenseqa", FILES[split]), parse)
 
 
 def encode_choices(examples, tok, max_len, n):

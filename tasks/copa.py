@@ -6,7 +6,8 @@ Files: <data-dir>/copa/COPA/{train,val}.jsonl — SuperGLUE's COPA.zip (premise,
 XTREME's run_xcopa.py does. Get them: python -m data_scripts.copa.
 """
 from tasks import commonsenseqa, snli
-from tasks.lib import common
+from util import UserError
+from tasks.lib import reading
 
 HEAD = "choice"
 CHOICES = 2
@@ -28,8 +29,8 @@ def parse(row):
 
 def load(data_dir, split, lang="en"):
     if split not in FILES:
-        raise common.UserError(f"copa has no split {split!r}; it has {', '.join(FILES)}.")
-    return snli.read_jsonl(common.data_file(data_dir, "copa", FILES[split]), parse)
+        raise UserError(f"copa has no split {split!r}; it has {', '.join(FILES)}.")
+    return snli.read_jsonl(reading.data_file(data_dir, "copa", FILES[split]), parse)
 
 
 def encode(examples, tok, max_len):

@@ -7,7 +7,8 @@ a quote never closed is an error of that record (not a silent merge of the recor
 import csv
 
 from tasks import commonsenseqa
-from tasks.lib import common
+from util import UserError
+from tasks.lib import reading
 
 HEAD = "choice"
 CHOICES = 4
@@ -21,9 +22,9 @@ csv.field_size_limit(1 << 30)  # a long context is data: the default limit (128 
 
 def load(data_dir, split, lang="en"):
     if split not in FILES:
-        raise common.UserError(f"cosmosqa has no split {split!r}; it has {', '.join(FILES)}.")
-    path = common.data_file(data_dir, "cosmosqa", FILES[split])
-    reader = csv.reader((line + "\n" for _, line in common.read_lines(path)), strict=True)
+        raise UserError(f"cosmosqa has no split {split!r}; it has {', '.join(FILES)}.")
+    path = reading.data_file(data_dir, "cosmosqa", FILES[split])
+    reader = csv.reader((line + "\n" for _, line in reading.read_lines(path)), strict=True)
     examples, skipped, header, end = [], [], None, 0
     while True:
         start = end + 1  # a record may span lines: it starts after the previous one ends
@@ -37,7 +38,7 @@ def load(data_dir, split, lang="en"):
         if header is None:  # read by name
             header = values if isinstance(values, list) else []
             if set(COLUMNS) - set(header):
-                raise common.UserError(f"{path}:1: the header lacks {sorted(set(COLUMNS) - set(header))}; is it "
+                raise UserError(f"{path}:1: the header lacks {sorted(set(COLUMNS) - set(header))}; is it "
                                        "Cosmos QA's CSV?")
             continue
         if not values:
@@ -54,7 +55,7 @@ def load(data_dir, split, lang="en"):
         except ValueError as e:
             skipped.append((f"{path}:{start}", str(e)))
     if not examples and not skipped:
-        raise common.UserError(f"{path}: only a header line, no rows; fetch the file again.")
+        raise UserError(f"{path}: only a header line, no rows; fetch the file again.")
     return examples, skipped
 
 

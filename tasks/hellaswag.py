@@ -5,7 +5,8 @@ Inputs follow jiant (the paper's code base, jiant/tasks/lib/hellaswag.py): the p
 ctx_b + " " + ending (ctx_b, the start of the sentence the ending completes, goes with the ending), a pair each.
 """
 from tasks import commonsenseqa, snli
-from tasks.lib import common
+from util import UserError
+from tasks.lib import reading
 
 HEAD = "choice"
 CHOICES = 4
@@ -17,14 +18,14 @@ FILES = {"train": "hellaswag_train.jsonl", "dev": "hellaswag_val.jsonl"}
 
 def load(data_dir, split, lang="en"):
     if split not in FILES:
-        raise common.UserError(f"hellaswag has no split {split!r}; it has {', '.join(FILES)}.")
+        raise UserError(f"hellaswag has no split {split!r}; it has {', '.join(FILES)}.")
 
     def parse(row):
         if len(row["endings"]) != CHOICES or not 0 <= int(row["label"]) < CHOICES:
             raise ValueError(f"{len(row['endings'])} endings / label {row['label']!r}")
         choices = [row["ctx_b"] + " " + ending for ending in row["endings"]]  # jiant's choice text
         return dict(question=row["ctx_a"], choices=choices, label=int(row["label"]))
-    return snli.read_jsonl(common.data_file(data_dir, "hellaswag", FILES[split]), parse)
+    return snli.read_jsonl(reading.data_file(data_dir, "hellaswag", FILES[split]), parse)
 
 
 def encode(examples, tok, max_len):

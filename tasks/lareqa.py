@@ -22,7 +22,8 @@ for training, <data-dir>/squad_v1/{train,dev}-v1.1.json (make data TASK=squad_v1
 import re
 
 from tasks import squad_v1
-from tasks.lib import common, metrics
+from util import UserError
+from tasks.lib import metrics, reading, retrieval
 
 METRIC = "map@20"
 RETRIEVAL = True
@@ -41,7 +42,7 @@ _cache = {}  # the candidate pool's vectors, shared by the 11 question languages
 
 def read(path, lang):
     """→ questions [(uid, id, text)], candidates [(uid, sentence, paragraph)], relevant {id: [candidate uids]}."""
-    data = common.read_json(path, LAYOUT, "data")
+    data = reading.read_json(path, LAYOUT, "data")
     questions, candidates, relevant, n = [], [], {}, 0
     try:
         for para in [p for article in data for p in article["paragraphs"]]:
@@ -60,7 +61,7 @@ def read(path, lang):
                     questions.append((f"{qa['id']}_{lang}", qa["id"], qa["question"]))
                     relevant.setdefault(qa["id"], []).append(hit[0])
     except (KeyError, TypeError, IndexError, ValueError) as e:  # one bad question would shift the shared pool: stop
-        raise common.UserError(f"{path}: paragraph {n} is not XQuAD-R's shape ({'no field ' * isinstance(e, KeyError)}"
+        raise UserError(f"{path}: paragraph {n} is not XQuAD-R's shape ({'no field ' * isinstance(e, KeyError)}"
                                f"{e}); expected {LAYOUT}.") from None
     return questions, candidates, relevant
 
@@ -109,12 +110,12 @@ def load(data_dir, split, lang):
     """train / dev: SQuAD v1.1 pairs (the dual route's training); test: one example, this language's questions
     and the pool + relevance of all 11 languages."""
     if split in ("train", "dev"):
-        return pairs(common.data_file(data_dir, "squad_v1", squad_v1.FILES[split]))
+        return pairs(reading.data_file(data_dir, "squad_v1", squad_v1.FILES[split]))
     if split != "test" or lang not in LANGS:
-        raise common.UserError(f"lareqa has a test split in {' '.join(LANGS)} (and SQuAD's train/dev pairs).")
+        raise UserError(f"lareqa has a test split in {' '.join(LANGS)} (and SQuAD's train/dev pairs).")
     pool, relevant, questions = [], {}, None
     for other in LANGS:
-        q, c, r = read(common.data_file(data_dir, "lareqa", f"xquad-r/{other}.json"), other)
+        q, c, r = read(reading.data_file(data_dir, "lareqa", f"xquad-r/{other}.json"), other)
         pool += c
         for k, v in r.items():
             relevant.setdefault(k, []).extend(v)
@@ -127,7 +128,7 @@ def vectors(model, tok, cfg, texts, max_len, head=None):
     key = (id(model), id(head), cfg.layer, cfg.pool, cfg.dtype, max_len, hash(tuple(texts)))
     if key not in _cache:
         _cache.clear()
-        _cache[key] = common.embed(model, tok, texts, cfg.layer, cfg.pool, max_len, cfg.eval_batch_size, cfg.dtype,
+        _cache[key] = retrieval.embed(model, tok, texts, cfg.layer, cfg.pool, max_len, cfg.eval_batch_size, cfg.dtype,
                                    head=head)
     return _cache[key]
 
@@ -135,11 +136,11 @@ def vectors(model, tok, cfg, texts, max_len, head=None):
 def evaluate(model, tok, cfg, examples, device, head=None):
     """→ ({"map@20"}, {question uid: [candidate uids, best first]}, {question uid: [relevant uids]})."""
     ex = examples[0]
-    q = common.embed(model, tok, [t for _, _, t in ex["questions"]], cfg.layer, cfg.pool,
+    q = retrieval.embed(model, tok, [t for _, _, t in ex["questions"]], cfg.layer, cfg.pool,
                      MAX_QUESTION if head else MAX_LEN, cfg.eval_batch_size, cfg.dtype, head=head)
     texts = [(s + p).replace("\n", "") if head else s for _, s, p in ex["candidates"]]  # dual: as in training
     c = vectors(model, tok, cfg, texts, MAX_CANDIDATE if head else MAX_LEN, head)
-    _, idx = common.topk(q, c, K, device)  # (questions, K)
+    _, idx = retrieval.topk(q, c, K, device)  # (questions, K)
     pred = {uid: [ex["candidates"][j][0] for j in row] for (uid, _, _), row in zip(ex["questions"], idx.tolist())}
     gold = {uid: ex["relevant"][xid] for uid, xid, _ in ex["questions"]}
     return {METRIC: metrics.map_at_k(pred, gold, K)}, pred, gold

@@ -21,7 +21,8 @@ route. See python -m data_scripts.mewslix.
 import re
 
 from tasks import lareqa, snli
-from tasks.lib import common, metrics
+from util import UserError
+from tasks.lib import metrics, reading, retrieval
 
 METRIC = "map@20"
 RETRIEVAL = True
@@ -54,32 +55,32 @@ def load(data_dir, split, lang):
     """train / dev: Wikipedia pairs dict(q, c) (the dual route); test / wikinews-dev: one example with the
     language's WikiNews queries [(example_id, text)], gold {example_id: [qid]} and the entities [(qid, text)]."""
     if split in ("train", "dev"):
-        path = common.data_file(data_dir, "mewslix", f"wikipedia_pairs-{split}.jsonl")
+        path = reading.data_file(data_dir, "mewslix", f"wikipedia_pairs-{split}.jsonl")
         return snli.read_jsonl(path, lambda r: dict(q=query(r["contextual_mention"]["context"],
                                                             r["contextual_mention"]["mention"]["mention_span"]),
                                                     c=candidate(r["entity"])))
     if split not in ("wikinews-dev", "test") or lang not in LANGS:
-        raise common.UserError(f"mewslix has splits test and wikinews-dev in {' '.join(LANGS)} (and train / dev: "
+        raise UserError(f"mewslix has splits test and wikinews-dev in {' '.join(LANGS)} (and train / dev: "
                                "the Wikipedia pairs).")
     split = split.replace("wikinews-", "")
 
     def mentions(row):
         return [(m["example_id"], query(row["context"], m["mention_span"]), m.get("entity_id") or "")
                 for m in row["mentions"]]
-    path = common.data_file(data_dir, "mewslix", f"wikinews_mentions/{split}-{lang}.jsonl")
+    path = reading.data_file(data_dir, "mewslix", f"wikinews_mentions/{split}-{lang}.jsonl")
     rows, skipped = snli.read_jsonl(path, mentions)
     queries = [m for r in rows for m in r]
     if not queries:
-        raise common.UserError(f"{path}: no usable mention ({len(skipped)} malformed rows); fetch the file again.")
+        raise UserError(f"{path}: no usable mention ({len(skipped)} malformed rows); fetch the file again.")
     gold = {i: [qid] for i, _, qid in queries if qid}
     if len(gold) < len(queries):  # XTREME's test mentions hold no entity_id: its labels file does
-        labels = common.data_file(data_dir, "mewslix", f"wikinews_labels/{split}-{lang}.json")
-        gold = common.read_json(labels, '{example_id: [entity qid]}')
+        labels = reading.data_file(data_dir, "mewslix", f"wikinews_labels/{split}-{lang}.json")
+        gold = reading.read_json(labels, '{example_id: [entity qid]}')
         lost = [i for i, _, _ in queries if not isinstance(gold.get(i), list)]
         if lost:
-            raise common.UserError(f"{labels}: no gold entity list for {len(lost)} of {len(queries)} mentions, e.g. "
+            raise UserError(f"{labels}: no gold entity list for {len(lost)} of {len(queries)} mentions, e.g. "
                                    f"{lost[0]}: {gold.get(lost[0])!r}.")
-    entities, bad = snli.read_jsonl(common.data_file(data_dir, "mewslix", "candidate_set_entities.jsonl"),
+    entities, bad = snli.read_jsonl(reading.data_file(data_dir, "mewslix", "candidate_set_entities.jsonl"),
                                     lambda r: (r["entity_id"], candidate(r)))
     return [dict(queries=[(i, t) for i, t, _ in queries], gold=gold, entities=entities)], skipped + bad
 
@@ -93,10 +94,10 @@ def encode(examples, tok, max_len):
 def evaluate(model, tok, cfg, examples, device, head=None):
     """→ ({"map@20"}, {example_id: [entity ids, best first]}, {example_id: [gold entity id]})."""
     ex = examples[0]
-    q = common.embed(model, tok, [t for _, t in ex["queries"]], cfg.layer, cfg.pool, MAX_LEN, cfg.eval_batch_size,
+    q = retrieval.embed(model, tok, [t for _, t in ex["queries"]], cfg.layer, cfg.pool, MAX_LEN, cfg.eval_batch_size,
                      cfg.dtype, head=head)
     c = lareqa.vectors(model, tok, cfg, [t for _, t in ex["entities"]], MAX_LEN, head)  # cached across languages
-    _, idx = common.topk(q, c, K, device)  # (mentions, K)
+    _, idx = retrieval.topk(q, c, K, device)  # (mentions, K)
     pred = {i: [ex["entities"][j][0] for j in row] for (i, _), row in zip(ex["queries"], idx.tolist())}
     gold = {i: ex["gold"][i] for i, _ in ex["queries"]}
     return {METRIC: metrics.map_at_k(pred, gold, K)}, pred, gold

@@ -15,7 +15,8 @@ import hashlib
 
 import torch
 
-from tasks.lib import common, heads
+from util import UserError
+from tasks.lib import heads, reading
 
 HEAD = "mlm"
 METRIC = "accuracy"
@@ -28,9 +29,9 @@ FILES = {"train": "train.txt", "dev": "dev.txt"}
 
 def load(data_dir, split, lang="en"):
     if split not in FILES:
-        raise common.UserError(f"mlm has no split {split!r}; it has {', '.join(FILES)}.")
-    path = common.data_file(data_dir, "mlm", FILES[split])
-    return common.read_tsv(path, lambda cols: dict(text="\t".join(cols)))
+        raise UserError(f"mlm has no split {split!r}; it has {', '.join(FILES)}.")
+    path = reading.data_file(data_dir, "mlm", FILES[split])
+    return reading.read_tsv(path, lambda cols: dict(text="\t".join(cols)))
 
 
 def mask(ids, tok, g):

@@ -6,7 +6,7 @@ compute_predictions_logits with get_final_text, except zh, where jiant skips tha
 (skip_get_final_text) and returns the detokenized pieces; XTREME's run_squad aligns zh too.
 """
 from tasks import squad_v1
-from tasks.lib import common
+from tasks.lib import reading
 
 HEAD, METRIC, HPARAMS, V2 = "span", "f1", squad_v1.HPARAMS, False
 LANGS = "ar de en es hi vi zh".split()
@@ -18,7 +18,7 @@ def load(data_dir, split, lang="en"):
     if split != "test":
         return squad_v1.load(data_dir, split)  # English SQuAD v1.1: training and selection
     path = f"MLQA_V1/test/test-context-{lang}-question-{lang}.json"
-    examples, skipped = squad_v1.read(common.data_file(data_dir, "mlqa", path))
+    examples, skipped = squad_v1.read(reading.data_file(data_dir, "mlqa", path))
     for e in examples:
         e["lang"], e["align"] = lang, lang != "zh"  # the scorer normalises per language; jiant: zh unaligned
     return examples, skipped

@@ -6,7 +6,8 @@ Translated training data (`--task mnli@hi` or `--lang hi`): XNLI-MT-1.0's machin
 <data-dir>/mnli/XNLI-MT-1.0/multinli/multinli.train.{lang}.tsv (header premise, hypo, label).
 Selection stays on the English dev set.
 """
-from tasks.lib import common
+from util import UserError
+from tasks.lib import reading
 
 HEAD = "classify"
 LABELS = ["entailment", "neutral", "contradiction"]
@@ -19,23 +20,23 @@ TRAIN_LANGS = "en ar bg de el es fr hi ru sw th tr ur vi zh".split()  # XNLI-MT-
 
 def load(data_dir, split, lang="en"):
     if split not in FILES:
-        raise common.UserError(f"mnli has no split {split!r}; it has {', '.join(FILES)}.")
+        raise UserError(f"mnli has no split {split!r}; it has {', '.join(FILES)}.")
     if split == "train" and lang != "en":
-        return load_translated(common.data_file(data_dir, "mnli", f"XNLI-MT-1.0/multinli/multinli.train.{lang}.tsv",
+        return load_translated(reading.data_file(data_dir, "mnli", f"XNLI-MT-1.0/multinli/multinli.train.{lang}.tsv",
                                                 f" LANG={lang}"))
-    path = common.data_file(data_dir, "mnli", FILES[split])
-    header = next(line for _, line in common.read_lines(path) if line.strip()).split("\t")
+    path = reading.data_file(data_dir, "mnli", FILES[split])
+    header = next(line for _, line in reading.read_lines(path) if line.strip()).split("\t")
     try:
         a, b, y = (header.index(c) for c in ("sentence1", "sentence2", "gold_label"))
     except ValueError:
-        raise common.UserError(f"{path}:1: header lacks sentence1/sentence2/gold_label; is this GLUE MNLI?") from None
+        raise UserError(f"{path}:1: header lacks sentence1/sentence2/gold_label; is this GLUE MNLI?") from None
 
     def parse(cols):  # read_tsv checks the width against the header
         if cols[y] not in LABELS:
             raise ValueError(f"label {cols[y]!r} not in {LABELS}")
         return dict(a=cols[a], b=cols[b], label=LABELS.index(cols[y]))
 
-    return common.read_tsv(path, parse, header=True)
+    return reading.read_tsv(path, parse, header=True)
 
 
 def encode(examples, tok, max_len):
@@ -49,4 +50,4 @@ def load_translated(path):
         if label not in LABELS:
             raise ValueError(f"label {cols[2]!r} not in {LABELS}")
         return dict(a=cols[0], b=cols[1], label=LABELS.index(label))
-    return common.read_tsv(path, parse, header=True)
+    return reading.read_tsv(path, parse, header=True)

@@ -8,7 +8,7 @@ Known difference, kept (jiant, the paper's code base, is followed): a segment ho
 (254 at the default 256, as jiant); XTREME's utils_preprocess.py splits at its script's max length 128 less the
 special tokens (125), so long sentences are cut at other places. tasks/udpos.py shares this.
 """
-from tasks.lib import common, heads
+from tasks.lib import heads, reading
 
 HEAD = "tag"
 LABELS = "B-LOC B-ORG B-PER I-LOC I-ORG I-PER O".split()
@@ -23,7 +23,7 @@ def read_conll(path, labels, prefix=""):
     by file:line. A line with no token (`\tX`) is malformed, and ends its sentence as the blank line it stands
     for (two sentences never merge). A token starting with `prefix` (XTREME's optional "de:") loses it."""
     examples, skipped, words, tags, bad = [], [], [], [], None
-    for n, line in [*common.read_lines(path), (0, "")]:
+    for n, line in [*reading.read_lines(path), (0, "")]:
         cols = line.split("\t")
         if not cols[0].strip():  # a sentence ends
             if line.strip():
@@ -43,7 +43,7 @@ def read_conll(path, labels, prefix=""):
 
 
 def load(data_dir, split, lang="en"):
-    return read_conll(common.data_file(data_dir, "panx", f"{split}-{lang}.tsv"), LABELS, f"{lang}:")
+    return read_conll(reading.data_file(data_dir, "panx", f"{split}-{lang}.tsv"), LABELS, f"{lang}:")
 
 
 def encode(examples, tok, max_len):

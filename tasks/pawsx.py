@@ -5,7 +5,8 @@ id, sentence1, sentence2, label). Read with no quote processing: a quote inside 
 quoting would silently drop ~200 rows; SPEC §3). English train for en: translated_train.tsv is not used.
 """
 from tasks import mnli
-from tasks.lib import common
+from util import UserError
+from tasks.lib import reading
 
 HEAD = "classify"
 LABELS = ["different", "paraphrase"]
@@ -18,10 +19,10 @@ encode = mnli.encode
 
 def load(data_dir, split, lang="en"):
     if split not in FILES or lang not in LANGS:
-        raise common.UserError(f"pawsx has splits {', '.join(FILES)} and languages {' '.join(LANGS)}.")
+        raise UserError(f"pawsx has splits {', '.join(FILES)} and languages {' '.join(LANGS)}.")
 
     def parse(cols):
         if cols[3] not in ("0", "1"):  # read_tsv checks the width against the header
             raise ValueError(f"label {cols[3]!r} not 0/1")
         return dict(a=cols[1], b=cols[2], label=int(cols[3]))
-    return common.read_tsv(common.data_file(data_dir, "pawsx", f"x-final/{lang}/{FILES[split]}"), parse, header=True)
+    return reading.read_tsv(reading.data_file(data_dir, "pawsx", f"x-final/{lang}/{FILES[split]}"), parse, header=True)

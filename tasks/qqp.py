@@ -4,7 +4,8 @@ Files: <data-dir>/qqp/{train,dev}.tsv — GLUE's QQP.zip (header id, qid1, qid2,
 is_duplicate; columns read by name).
 """
 from tasks import mnli
-from tasks.lib import common
+from util import UserError
+from tasks.lib import reading
 
 HEAD = "classify"
 LABELS = ["not_duplicate", "duplicate"]
@@ -17,16 +18,16 @@ encode = mnli.encode
 
 def load(data_dir, split, lang="en"):
     if split not in FILES:
-        raise common.UserError(f"qqp has no split {split!r}; it has {', '.join(FILES)}.")
-    path = common.data_file(data_dir, "qqp", FILES[split])
-    header = next(line for _, line in common.read_lines(path) if line.strip()).split("\t")
+        raise UserError(f"qqp has no split {split!r}; it has {', '.join(FILES)}.")
+    path = reading.data_file(data_dir, "qqp", FILES[split])
+    header = next(line for _, line in reading.read_lines(path) if line.strip()).split("\t")
     try:
         a, b, y = (header.index(c) for c in ("question1", "question2", "is_duplicate"))
     except ValueError:
-        raise common.UserError(f"{path}:1: header lacks question1/question2/is_duplicate; is this GLUE QQP?") from None
+        raise UserError(f"{path}:1: header lacks question1/question2/is_duplicate; is this GLUE QQP?") from None
 
     def parse(cols):  # read_tsv checks the width against the header
         if cols[y] not in ("0", "1"):
             raise ValueError(f"is_duplicate {cols[y]!r} not 0/1")
         return dict(a=cols[a], b=cols[b], label=int(cols[y]))
-    return common.read_tsv(path, parse, header=True)
+    return reading.read_tsv(path, parse, header=True)

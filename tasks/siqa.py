@@ -6,7 +6,8 @@ answerA-C, correct: "A"/"B"/"C"). The model sees ("{context} {question}", answer
 siqa reader builds it. Get them: python -m data_scripts.siqa.
 """
 from tasks import commonsenseqa, copa, snli
-from tasks.lib import common
+from util import UserError
+from tasks.lib import reading
 
 HEAD = "choice"
 CHOICES = 3
@@ -18,14 +19,14 @@ FILES = {"train": "socialIQa_v1.4_trn.jsonl", "dev": "socialIQa_v1.4_dev.jsonl"}
 
 def load(data_dir, split, lang="en"):
     if split not in FILES:
-        raise common.UserError(f"siqa has no split {split!r}; it has {', '.join(FILES)}.")
+        raise UserError(f"siqa has no split {split!r}; it has {', '.join(FILES)}.")
 
     def parse(row):
         if row["correct"] not in ("A", "B", "C"):
             raise ValueError(f"correct {row['correct']!r} is not A, B or C")
         return dict(question=f"{row['context']} {row['question']}", label="ABC".index(row["correct"]),
                     choices=[row["answerA"], row["answerB"], row["answerC"]])
-    return snli.read_jsonl(common.data_file(data_dir, "siqa", FILES[split]), parse)
+    return snli.read_jsonl(reading.data_file(data_dir, "siqa", FILES[split]), parse)
 
 
 def encode(examples, tok, max_len):

@@ -6,7 +6,8 @@ sentence2); pairs without a gold label ("-", no annotator majority) are skipped 
 import json
 
 from tasks import mnli
-from tasks.lib import common
+from util import UserError
+from tasks.lib import reading
 
 HEAD, LABELS, METRIC, LANGS, HPARAMS = "classify", mnli.LABELS, "accuracy", ["en"], mnli.HPARAMS
 FILES = {"train": "snli_1.0_train.jsonl", "dev": "snli_1.0_dev.jsonl"}
@@ -17,7 +18,7 @@ def read_jsonl(path, parse):
     """One JSON object per line → parse(obj); a bad line (not JSON, a field missing or of the wrong type) is
     skipped and named by file:line and the field."""
     examples, skipped = [], []
-    for n, line in common.read_lines(path):
+    for n, line in reading.read_lines(path):
         if line.strip():
             try:
                 row = json.loads(line)
@@ -31,10 +32,10 @@ def read_jsonl(path, parse):
 
 def load(data_dir, split, lang="en"):
     if split not in FILES:
-        raise common.UserError(f"snli has no split {split!r}; it has {', '.join(FILES)}.")
+        raise UserError(f"snli has no split {split!r}; it has {', '.join(FILES)}.")
 
     def parse(row):
         if row["gold_label"] not in LABELS:
             raise ValueError(f"label {row['gold_label']!r} not in {LABELS}")
         return dict(a=row["sentence1"], b=row["sentence2"], label=LABELS.index(row["gold_label"]))
-    return read_jsonl(common.data_file(data_dir, "snli", FILES[split]), parse)
+    return read_jsonl(reading.data_file(data_dir, "snli", FILES[split]), parse)

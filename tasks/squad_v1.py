@@ -9,7 +9,8 @@ whitespace words is dropped (`keep_found`); --qa-decode offsets keeps xstilts' e
 `--task squad_v1@de`: XTREME's translate-train SQuAD, <data-dir>/squad_v1/translate-train/
 squad.translate.train.en-de.json (selection stays English).
 """
-from tasks.lib import common, heads
+from util import UserError
+from tasks.lib import heads, reading
 
 HEAD = "span"
 METRIC = "f1"
@@ -23,11 +24,11 @@ LAYOUT = 'SQuAD JSON {"data": [{"paragraphs": [{"context": ..., "qas": [{"id", "
 
 def read(path):
     """SQuAD JSON → examples dict(id, question, context, answers [(char_start, text)], impossible)."""
-    data = common.read_json(path, LAYOUT, "data")
+    data = reading.read_json(path, LAYOUT, "data")
     try:  # an article or paragraph of another shape: the file is not SQuAD's
         qas = [(para["context"], qa) for article in data for para in article["paragraphs"] for qa in para["qas"]]
     except (KeyError, TypeError) as e:
-        raise common.UserError(f"{path}: not SQuAD's shape ({'no field ' * isinstance(e, KeyError)}{e}); "
+        raise UserError(f"{path}: not SQuAD's shape ({'no field ' * isinstance(e, KeyError)}{e}); "
                                f"expected {LAYOUT}.") from None
     examples, skipped = [], []
     for context, qa in qas:
@@ -48,12 +49,12 @@ def read(path):
 
 def load(data_dir, split, lang="en"):
     if split not in FILES:
-        raise common.UserError(f"squad has no split {split!r}; it has {', '.join(FILES)}.")
+        raise UserError(f"squad has no split {split!r}; it has {', '.join(FILES)}.")
     if split == "train" and lang != "en":  # XTREME's layout: translate-train/squad.translate.train.en-{lang}.json
-        path = common.data_file(data_dir, "squad_v1", f"translate-train/squad.translate.train.en-{lang}.json",
+        path = reading.data_file(data_dir, "squad_v1", f"translate-train/squad.translate.train.en-{lang}.json",
                                 f" LANG={lang}")
     else:
-        path = common.data_file(data_dir, __name__.split(".")[-1], FILES[split])
+        path = reading.data_file(data_dir, __name__.split(".")[-1], FILES[split])
     return keep_found(*read(path), path.name) if split == "train" else read(path)
 
 

@@ -5,6 +5,7 @@ Everything else is SQuAD v1.1's (tasks/squad_v1.py: HF squad.py's labels and ans
 decoding uses HF's v2 no-answer rule, scoring the v2.0 script's (F1 = 1 when both sides are empty).
 """
 from tasks import squad_v1
+from util import UserError
 
 HEAD, METRIC, LANGS, HPARAMS = squad_v1.HEAD, squad_v1.METRIC, squad_v1.LANGS, squad_v1.HPARAMS
 V2 = True
@@ -13,8 +14,8 @@ read, encode = squad_v1.read, squad_v1.encode
 
 
 def load(data_dir, split, lang="en"):
-    from tasks.lib import common
+    from tasks.lib import reading
     if split not in FILES:
-        raise common.UserError(f"squad_v2 has no split {split!r}; it has {', '.join(FILES)}.")
-    examples, skipped = read(common.data_file(data_dir, "squad_v2", FILES[split]))
+        raise UserError(f"squad_v2 has no split {split!r}; it has {', '.join(FILES)}.")
+    examples, skipped = read(reading.data_file(data_dir, "squad_v2", FILES[split]))
     return squad_v1.keep_found(examples, skipped, "squad_v2 train") if split == "train" else (examples, skipped)

@@ -2,7 +2,8 @@
 
 Files: <data-dir>/sst2/{train,dev}.tsv — GLUE's SST-2.zip (header sentence, label).
 """
-from tasks.lib import common
+from util import UserError
+from tasks.lib import reading
 
 HEAD = "classify"
 LABELS = ["negative", "positive"]
@@ -14,13 +15,13 @@ FILES = {"train": "train.tsv", "dev": "dev.tsv"}
 
 def load(data_dir, split, lang="en"):
     if split not in FILES:
-        raise common.UserError(f"sst2 has no split {split!r}; it has {', '.join(FILES)}.")
+        raise UserError(f"sst2 has no split {split!r}; it has {', '.join(FILES)}.")
 
     def parse(cols):
         if cols[1] not in ("0", "1"):  # read_tsv checks the width against the header
             raise ValueError(f"label {cols[1]!r} not 0/1")
         return dict(a=cols[0], label=int(cols[1]))
-    return common.read_tsv(common.data_file(data_dir, "sst2", FILES[split]), parse, header=True)
+    return reading.read_tsv(reading.data_file(data_dir, "sst2", FILES[split]), parse, header=True)
 
 
 def encode(examples, tok, max_len):

@@ -14,7 +14,8 @@ Get them: python -m data_scripts.tatoeba.
 """
 import numpy as np
 
-from tasks.lib import common
+from util import UserError
+from tasks.lib import reading, retrieval
 
 METRIC = "accuracy"
 RETRIEVAL = True
@@ -30,12 +31,12 @@ LANGS = list(CODE)
 def load(data_dir, split, lang):
     """Line-aligned pairs: [dict(foreign=..., english=...)], row i = the i-th translation pair."""
     if lang not in CODE:
-        raise common.UserError(f"tatoeba has no language {lang!r}; its languages are {' '.join(LANGS)}.")
+        raise UserError(f"tatoeba has no language {lang!r}; its languages are {' '.join(LANGS)}.")
     xxx = CODE[lang]
-    paths = [common.data_file(data_dir, "tatoeba", f"tatoeba.{xxx}-eng.{side}") for side in (xxx, "eng")]
-    foreign, english = ("\n".join(line for _, line in common.read_lines(p)).rstrip("\n").split("\n") for p in paths)
+    paths = [reading.data_file(data_dir, "tatoeba", f"tatoeba.{xxx}-eng.{side}") for side in (xxx, "eng")]
+    foreign, english = ("\n".join(line for _, line in reading.read_lines(p)).rstrip("\n").split("\n") for p in paths)
     if len(foreign) != len(english):
-        raise common.UserError(f"{paths[0]} has {len(foreign)} lines but {paths[1]} has {len(english)}; "
+        raise UserError(f"{paths[0]} has {len(foreign)} lines but {paths[1]} has {len(english)}; "
                                "the two sides must be line-aligned.")
     return [dict(foreign=f, english=e) for f, e in zip(foreign, english)], []
 
@@ -43,8 +44,8 @@ def load(data_dir, split, lang):
 def evaluate(model, tok, cfg, examples, device):
     """→ ({"accuracy": ...}, the foreign row retrieved per English sentence, the gold rows), both in XTREME's
     order (English sorted by text)."""
-    vec = lambda side: common.embed(model, tok, [e[side] for e in examples], cfg.layer, cfg.pool, MAX_LEN,
+    vec = lambda side: retrieval.embed(model, tok, [e[side] for e in examples], cfg.layer, cfg.pool, MAX_LEN,
                                     cfg.eval_batch_size, cfg.dtype)
-    pred = common.nearest(vec("english"), vec("foreign"), device=device)  # (n,) foreign row per English row
+    pred = retrieval.nearest(vec("english"), vec("foreign"), device=device)  # (n,) foreign row per English row
     order = sorted(range(len(pred)), key=lambda i: examples[i]["english"].strip())  # XTREME's order: a stable sort
     return ({"accuracy": 100.0 * float((pred == np.arange(len(pred))).mean())}, pred[order].tolist(), order)

@@ -6,7 +6,8 @@ reference, the default) follow jiant, the paper's pipeline, through HF's squad.p
 whole-word training labels (answers not found dropped), get_final_text for every language.
 """
 from tasks import squad_v1
-from tasks.lib import common
+from util import UserError
+from tasks.lib import reading
 
 HEAD, METRIC, HPARAMS, V2 = "span", "f1", squad_v1.HPARAMS, False
 LANGS = "ar bn en fi id ko ru sw te".split()
@@ -15,13 +16,13 @@ encode = squad_v1.encode
 
 def load(data_dir, split, lang="en"):
     if split == "train":  # English only (SPEC §3), from the multilingual GoldP training file
-        path = common.data_file(data_dir, "tydiqa", "tydiqa-goldp-v1.1-train.json")
+        path = reading.data_file(data_dir, "tydiqa", "tydiqa-goldp-v1.1-train.json")
         examples, skipped = squad_v1.read(path)
         english = [e for e in examples if e["id"].startswith("english-")]
         if examples and not english:
-            raise common.UserError(f"{path} has no rows for language en (ids english-...); is it the GoldP "
+            raise UserError(f"{path} has no rows for language en (ids english-...); is it the GoldP "
                                    "training file?")
         return squad_v1.keep_found(english, skipped, "tydiqa train")
     if split == "dev" and lang == "en" or split == "test":
-        return squad_v1.read(common.data_file(data_dir, "tydiqa", f"tydiqa-goldp-v1.1-dev/tydiqa-goldp-dev-{lang}.json"))
-    raise common.UserError("tydiqa has splits train (English), dev (English dev) and test (per-language dev).")
+        return squad_v1.read(reading.data_file(data_dir, "tydiqa", f"tydiqa-goldp-v1.1-dev/tydiqa-goldp-dev-{lang}.json"))
+    raise UserError("tydiqa has splits train (English), dev (English dev) and test (per-language dev).")

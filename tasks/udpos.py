@@ -5,7 +5,7 @@ F1 like XTREME (bare UPOS tags merge into chunks; SPEC §5). Long sentences are 
 `word<TAB>UPOS`, blank line between sentences.
 """
 from tasks import panx
-from tasks.lib import common
+from tasks.lib import reading
 
 HEAD = "tag"
 LABELS = "ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X".split()
@@ -17,4 +17,4 @@ encode = panx.encode
 
 
 def load(data_dir, split, lang="en"):
-    return panx.read_conll(common.data_file(data_dir, "udpos", f"{split}-{lang}.tsv"), LABELS, f"{lang}:")
+    return panx.read_conll(reading.data_file(data_dir, "udpos", f"{split}-{lang}.tsv"), LABELS, f"{lang}:")

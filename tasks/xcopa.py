@@ -7,7 +7,8 @@ Files: <data-dir>/xcopa/{lang}/test.{lang}.jsonl (cambridgeltl/xcopa, COPA's fie
 python -m data_scripts.xcopa (XCOPA), data_scripts.copa and data_scripts.siqa (training).
 """
 from tasks import copa, snli
-from tasks.lib import common
+from util import UserError
+from tasks.lib import reading
 
 HEAD, CHOICES, METRIC = "choice", 2, "accuracy"
 LANGS = "et ht id it qu sw ta th tr vi zh".split()
@@ -21,5 +22,5 @@ def load(data_dir, split, lang="en"):
     if split != "test":
         return copa.load(data_dir, split)  # English COPA: training and selection
     if lang not in LANGS:
-        raise common.UserError(f"xcopa has no language {lang!r}; its languages are {' '.join(LANGS)}.")
-    return snli.read_jsonl(common.data_file(data_dir, "xcopa", f"{lang}/test.{lang}.jsonl"), copa.parse)
+        raise UserError(f"xcopa has no language {lang!r}; its languages are {' '.join(LANGS)}.")
+    return snli.read_jsonl(reading.data_file(data_dir, "xcopa", f"{lang}/test.{lang}.jsonl"), copa.parse)

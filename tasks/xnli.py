@@ -8,7 +8,8 @@ language, col1 gold_label, col6 sentence1, col7 sentence2. Get them: python -m d
 from pathlib import Path
 
 from tasks import mnli
-from tasks.lib import common
+from util import UserError
+from tasks.lib import reading
 
 HEAD = "classify"
 LABELS = mnli.LABELS
@@ -30,21 +31,21 @@ def load(data_dir, split, lang):
     if split == "train":
         return mnli.load(data_dir, "train")
     if lang not in LANGS:
-        raise common.UserError(f"xnli has no language {lang!r}; its languages are {' '.join(LANGS)}.")
+        raise UserError(f"xnli has no language {lang!r}; its languages are {' '.join(LANGS)}.")
     xtreme = Path(data_dir) / "xnli" / f"{split}-{lang}.tsv"
     if xtreme.exists():
         def parse(cols):
             if len(cols) != 3:
                 raise ValueError(f"{len(cols)} columns, expected premise, hypothesis, label")
             return dict(a=cols[0], b=cols[1], label=label(cols[2]))
-        return common.read_tsv(xtreme, parse)
-    path, seen = common.data_file(data_dir, "xnli", f"XNLI-1.0/xnli.{split}.tsv"), set()
+        return reading.read_tsv(xtreme, parse)
+    path, seen = reading.data_file(data_dir, "xnli", f"XNLI-1.0/xnli.{split}.tsv"), set()
 
     def parse_official(cols):  # a row of another width (a stray tab) is malformed: read_tsv checks the header's
         seen.add(cols[0])
         return dict(a=cols[6], b=cols[7], label=label(cols[1])) if cols[0] == lang else None
-    examples, skipped = common.read_tsv(path, parse_official, header=True)
+    examples, skipped = reading.read_tsv(path, parse_official, header=True)
     if lang not in seen:
-        raise common.UserError(f"{path} has no rows for language {lang}; it holds {' '.join(sorted(seen))}: "
+        raise UserError(f"{path} has no rows for language {lang}; it holds {' '.join(sorted(seen))}: "
                                "use --langs (stats: --lang) with those.")
     return examples, skipped

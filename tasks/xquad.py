@@ -6,7 +6,7 @@ compute_predictions_logits with get_final_text, except zh, where jiant skips tha
 (skip_get_final_text) and returns the detokenized pieces; XTREME's run_squad aligns zh too.
 """
 from tasks import squad_v1
-from tasks.lib import common
+from tasks.lib import reading
 
 HEAD, METRIC, HPARAMS, V2 = "span", "f1", squad_v1.HPARAMS, False
 LANGS = "ar de el en es hi ru th tr vi zh ro".split()  # ro: XTREME-R
@@ -17,7 +17,7 @@ encode = squad_v1.encode
 def load(data_dir, split, lang="en"):
     if split != "test":
         return squad_v1.load(data_dir, split)  # English SQuAD v1.1: training and selection
-    examples, skipped = squad_v1.read(common.data_file(data_dir, "xquad", f"xquad.{lang}.json"))
+    examples, skipped = squad_v1.read(reading.data_file(data_dir, "xquad", f"xquad.{lang}.json"))
     for e in examples:
         e["align"] = lang != "zh"  # jiant: no get_final_text for zh (tasks/lib/heads.py: decode)
     return examples, skipped

@@ -135,8 +135,8 @@ def test_stats_defaults_to_english_and_embed_takes_a_run_and_refuses_nan(demo_ro
     (tmp_path / "s.txt").write_text("ein Satz\nzwei\n")
     argv = ["embed", "--model", str(runs / "r"), "--input", str(tmp_path / "s.txt"), "--out", str(tmp_path / "v.npy")]
     assert xstilts.main(argv) == 0 and np.load(tmp_path / "v.npy").shape[0] == 2
-    import tasks.lib.common
-    monkeypatch.setattr(tasks.lib.common, "embed", lambda *a, **k: np.full((2, 4), np.nan, dtype=np.float32))
+    import tasks.lib.retrieval
+    monkeypatch.setattr(tasks.lib.retrieval, "embed", lambda *a, **k: np.full((2, 4), np.nan, dtype=np.float32))
     assert xstilts.main(argv[:-1] + [str(tmp_path / "nan.npy")]) == 2
     assert "2 of 2 embeddings are not finite" in one_line(capsys) and not (tmp_path / "nan.npy").exists()
 

@@ -8,7 +8,7 @@ from conftest import shared
 
 import xstilts
 from tasks import get_task, task_names
-from tasks.lib import common
+from tasks.lib import batching, reading
 
 NLI = [("A man plays.", "A person plays.", "entailment"), ("A dog runs.", "A cat sleeps.", "contradiction"),
        ("Kids eat.", "Kids eat lunch.", "neutral")]
@@ -135,7 +135,7 @@ def test_load_encode_collate(name, data, tok):
     if getattr(task, "RETRIEVAL", False):
         return
     features = task.encode(examples, tok, 64)
-    ids, mask, labels = common.collate(features, list(range(len(features))), tok.pad_id, torch.device("cpu"))
+    ids, mask, labels = batching.collate(features, list(range(len(features))), tok.pad_id, torch.device("cpu"))
     rows = len(features) * (task.CHOICES or 1)
     assert ids.shape[0] == mask.shape[0] == rows and labels.shape[0] == len(features)
     assert (ids[:, 0] == tok.cls_id).all() and mask.sum(1).min() >= 3
@@ -166,7 +166,7 @@ def test_malformed_row_missing_field_and_unknown_label_name_file_and_line(tmp_pa
     (tmp_path / rel).write_text(text, encoding="utf-8")
     examples, skipped = get_task(name).load(tmp_path, "dev", "en")
     with pytest.raises(UserError, match=message):
-        common.check_skipped(examples, skipped, 0.01, f"{name} dev en")
+        reading.check_skipped(examples, skipped, 0.01, f"{name} dev en")
 
 
 def test_ccg_without_a_file_says_how_to_make_one(tmp_path):

@@ -66,7 +66,7 @@ def test_mlm_masks_differ_per_epoch_and_batch_and_are_reproducible(tok):
     from conftest import tatoeba
     feats = mlm.encode([dict(text=t) for t in tatoeba("deu", 32)], tok, 64)
     assert feats == mlm.encode([dict(text=t) for t in tatoeba("deu", 32)], tok, 64)  # the dev set: one fixed mask
-    ids, _, labels = __import__("tasks.lib.common", fromlist=["collate"]).collate(feats, range(32), tok.pad_id,
+    ids, _, labels = __import__("tasks.lib.batching", fromlist=["collate"]).collate(feats, range(32), tok.pad_id,
                                                                                     torch.device("cpu"))
     draws = {key: mlm.remask(ids, labels, tok, key) for key in [(1, 0, 0), (1, 1, 0), (1, 0, 1), (2, 0, 0)]}
     for a in draws:

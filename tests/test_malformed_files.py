@@ -12,7 +12,7 @@ from test_every_task import FIXTURES, data, lang_split  # noqa: F401 (data: the 
 
 from util import UserError
 from tasks import get_task, task_names
-from tasks.lib import common, submission
+from tasks.lib import batching, reading, submission
 
 FILL = "lorem" * 600_000  # a 3 MB word: the readers must take it in stride (the tokenizer is not run here)
 MUTATIONS = ["invalid-utf8", "bom", "crlf", "nul", "wrong-json", "empty", "header-only", "huge-line"]
@@ -42,14 +42,14 @@ def mutate(rel, data, how):
 
 def outcome(name, data, monkeypatch=None):
     """The examples a task loads (its malformed-row check passed), or the UserError it stops with; with
-    monkeypatch, also the files it read (every reader goes through common.read_lines)."""
+    monkeypatch, also the files it read (every reader goes through reading.read_lines)."""
     read, (lang, split) = set(), lang_split(name)
     if monkeypatch:
-        real = common.read_lines
-        monkeypatch.setattr(common, "read_lines", lambda path: (read.add(str(path)), real(path))[1])
+        real = reading.read_lines
+        monkeypatch.setattr(reading, "read_lines", lambda path: (read.add(str(path)), real(path))[1])
     try:
         examples, skipped = get_task(name).load(data, split, lang)
-        return common.check_skipped(examples, skipped, 0.01, name), read
+        return reading.check_skipped(examples, skipped, 0.01, name), read
     except UserError as e:
         return e, read
 
@@ -162,17 +162,17 @@ def test_skipped_rows_are_noted_and_recorded_and_a_missing_field_is_named(tmp_pa
     from tasks import snli
     rows = [{"gold_label": "neutral", "sentence1": "A.", "sentence2": "B."}] * 199 + [{"gold_label": "neutral"}]
     write(tmp_path, "snli/snli_1.0_dev.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
-    common.SKIPPED.clear()
-    examples = common.check_skipped(*snli.load(tmp_path, "dev"), 0.01, "snli dev en")
+    notes = []
+    examples = reading.check_skipped(*snli.load(tmp_path, "dev"), 0.01, "snli dev en", notes)
     first = f"{tmp_path / 'snli/snli_1.0_dev.jsonl'}:200 (no field 'sentence1')"
-    assert len(examples) == 199 and common.SKIPPED == [dict(what="snli dev en", skipped=1, total=200, first=first)]
+    assert len(examples) == 199 and notes == [dict(what="snli dev en", skipped=1, total=200, first=first)]
     assert f"note: snli dev en: skipped 1 malformed of 200 rows, first at {first}" in capsys.readouterr().out
 
 
 def test_token_lengths_count_one_sequence_per_choice():
     features = [dict(ids=[[0, 5, 2], [0, 5, 6, 7, 8, 2]], label=0), dict(ids=[0, 9, 2], label=1)]
-    assert [len(s) for f in features for s in common.sequences(f)] == [3, 6, 3]
-    assert [common.length(f) for f in features] == [12, 3]  # what a batch pays: padded to the longest choice
+    assert [len(s) for f in features for s in batching.sequences(f)] == [3, 6, 3]
+    assert [batching.length(f) for f in features] == [12, 3]  # what a batch pays: padded to the longest choice
 
 
 # the scorer ----------------------------------------------------------------------------------------------------

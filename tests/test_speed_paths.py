@@ -11,7 +11,7 @@ import xstilts
 from chain import train
 from conftest import ROOT, TINY, hf_checkpoint, tatoeba
 from model.load import load_model
-from tasks.lib import common
+from tasks.lib import batching
 from tasks.lib.heads import Classify, Tag
 
 CPU = torch.device("cpu")
@@ -22,7 +22,7 @@ def test_bucket_rounds_up_but_never_below_the_longest_row_nor_past_the_cap():
     feats = [dict(ids=[0] * n, label=[0] * n) for n in (20, 50, 70)]
 
     def T(rows, bucket, cap=None):
-        ids, mask, labels = common.collate(feats, rows, 1, CPU, bucket, cap)
+        ids, mask, labels = batching.collate(feats, rows, 1, CPU, bucket, cap)
         assert ids.shape == mask.shape == labels.shape and (labels[mask == 0] == -100).all()
         return ids.shape[1]
 
@@ -49,7 +49,7 @@ def test_bucketing_changes_no_loss_and_no_prediction(tiny_dir, tok, route):
         head.eval()
         got = {}
         for bucket in (0, 64):
-            ids, mask, labels = common.collate(feats, range(len(feats)), tok.pad_id, CPU, bucket, 512)
+            ids, mask, labels = batching.collate(feats, range(len(feats)), tok.pad_id, CPU, bucket, 512)
             with torch.no_grad():
                 loss = head.loss(head(model(ids, mask)), labels)
             got[bucket] = ids.shape[1], loss, train.predict(model, head, feats, tok.pad_id, 4, "fp32", CPU, bucket, 512)
@@ -94,14 +94,14 @@ def intermediate(model, data, runs, name, *extra):
 
 
 def test_fit_with_buckets_or_checkpointing_logs_the_same_losses(demo_root, tmp_path, monkeypatch):
-    lengths, collate = [], common.collate
+    lengths, collate = [], batching.collate
 
     def spy(*a, **k):
         ids, mask, labels = collate(*a, **k)
         lengths.append(ids.shape[1])
         return ids, mask, labels
 
-    monkeypatch.setattr(common, "collate", spy)
+    monkeypatch.setattr(batching, "collate", spy)
     args = demo_root / "model", demo_root / "data", tmp_path
     plain = intermediate(*args, "plain", "--dtype", "fp32", "--bucket", "0")
     assert len(plain) == 3 and plain[-1][1]["accuracy"] >= 0 and set(lengths) != {64}

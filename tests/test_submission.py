@@ -127,7 +127,6 @@ def test_tagging_scores_equal_seqeval_and_ranked_lists_their_map(tmp_path):
 
 @pytest.mark.parametrize("suite", ["xtreme", "xtreme-r"])
 def test_every_suite_language_is_a_language_of_its_task_file(suite):
-    from tasks.lib import common
     for folder, codes in submission.SUITES[suite][0].items():
         task = get_task(submission.task_of(folder))
         assert set(codes) <= set(task.LANGS), (folder, sorted(set(codes) - set(task.LANGS)))

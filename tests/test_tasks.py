@@ -14,7 +14,7 @@ import xstilts
 from data_scripts import download
 from util import UserError
 from tasks import task_names, tatoeba, xnli
-from tasks.lib import common
+from tasks.lib import reading, retrieval
 from chain.config import Config
 
 
@@ -42,8 +42,8 @@ def test_tatoeba_accuracy_equals_brute_force_on_the_same_embeddings(real_data, t
     for lang in ("de", "ja", "sw"):
         examples, _ = tatoeba.load(real_data, "test", lang)
         result, pred, gold = tatoeba.evaluate(model, tok, cfg, examples, model.wte.weight.device)
-        en = common.embed(model, tok, [e["english"] for e in examples], 1, "mean", 512, 64).astype(np.float64)
-        fo = common.embed(model, tok, [e["foreign"] for e in examples], 1, "mean", 512, 64).astype(np.float64)
+        en = retrieval.embed(model, tok, [e["english"] for e in examples], 1, "mean", 512, 64).astype(np.float64)
+        fo = retrieval.embed(model, tok, [e["foreign"] for e in examples], 1, "mean", 512, 64).astype(np.float64)
         sim = (en / np.linalg.norm(en, axis=1, keepdims=True)) @ (fo / np.linalg.norm(fo, axis=1, keepdims=True)).T
         ref = sim.argmax(1)
         order = sorted(range(len(examples)), key=lambda i: examples[i]["english"].strip())  # XTREME's file order
@@ -56,10 +56,10 @@ def test_nearest_is_chunked_and_exact():
     q, k = rng.normal(size=(1000, 16)).astype(np.float32), rng.normal(size=(3000, 16)).astype(np.float32)
     k[7] = k[3]  # duplicates: the first index wins, as in argmax
     q[5] = k[3]
-    got = common.nearest(q, k, budget=97 * 3000)  # 97 query rows per chunk
+    got = retrieval.nearest(q, k, budget=97 * 3000)  # 97 query rows per chunk
     qn, kn = q / np.linalg.norm(q, axis=1, keepdims=True), k / np.linalg.norm(k, axis=1, keepdims=True)
     assert got.tolist() == (qn @ kn.T).argmax(1).tolist() and got[5] == 3
-    vals, idx = common.topk(q, k, 5, budget=1000)  # one query row per chunk
+    vals, idx = retrieval.topk(q, k, 5, budget=1000)  # one query row per chunk
     ref = np.argsort(-(qn @ kn.T), axis=1, kind="stable")[:, :5]
     assert (idx.numpy() == ref).mean() > 0.999 and np.allclose(vals.numpy(), np.take_along_axis(qn @ kn.T, ref, 1), atol=1e-5)
 
@@ -79,8 +79,8 @@ def test_malformed_rows_are_named_with_file_and_line(tmp_path, capsys):
     assert len(examples) == 298 and [w.split("/")[-1] for w, _ in skipped] == ["train.tsv:3", "train.tsv:4"]
     assert "not in" in skipped[1][1]
     with pytest.raises(UserError, match=r"2 of 300 rows are malformed, first at .*train.tsv:3 \(2 columns"):
-        common.check_skipped(examples, skipped, 0.005, "mnli train en")
-    assert common.check_skipped(examples, skipped, 0.01, "mnli train en") is examples  # under the tolerance: a note
+        reading.check_skipped(examples, skipped, 0.005, "mnli train en")
+    assert reading.check_skipped(examples, skipped, 0.01, "mnli train en") is examples  # under the tolerance: a note
     assert re.search(r"^note: mnli train en: skipped 2 malformed of 300 rows, first at .*train.tsv:3 \(2 columns",
                      capsys.readouterr().out)
     with pytest.raises(UserError, match=r"mnli/dev_matched.tsv: missing; run `make data TASK=mnli`"):

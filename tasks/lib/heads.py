@@ -24,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from util import UserError
-from tasks.lib import common, metrics
+from tasks.lib import metrics, retrieval
 
 DOC_STRIDE, MAX_QUERY, N_BEST, MAX_ANSWER = 128, 64, 20, 30
 MAX_CONTEXT = 200_000  # characters of one QA context (~50k tokens); memory is bounded by it
@@ -157,7 +157,7 @@ class Dual(nn.Module):
 def dual_map(pred, candidates, k=20):
     """Dev selection for Dual: mAP@k of each question over the dev candidates; equal candidate texts are
     equally relevant (several SQuAD questions share a sentence)."""
-    _, top = common.topk(torch.stack([p[0] for p in pred]), torch.stack([p[1] for p in pred]), k)
+    _, top = retrieval.topk(torch.stack([p[0] for p in pred]), torch.stack([p[1] for p in pred]), k)
     same = {}
     for i, key in enumerate(candidates):
         same.setdefault(key, []).append(i)
