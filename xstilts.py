@@ -21,9 +21,10 @@ import json
 import os
 import re
 import sys
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
+import util
 from util import UserError
 
 
@@ -67,40 +68,43 @@ def named(cfg, name, args=None):
 
 
 def cmd_intermediate(args):
-    from chain.runs import train_stage
+    from chain import plan, rundir
     names = args.task or "mnli"
     first = names.split(",")[0].split("@")[0]  # HPARAMS: the first task's (a multi-task run has one schedule)
     cfg = named(resolve(args, first), f"intermediate-{names.replace(',', '+')}", args)
-    train_stage(cfg, names, cfg.model, args.resume, flag="--model")
+    stage = plan.Stage("intermediate", names, cfg, cfg.model, name=cfg.name)
+    rundir.refuse_existing(stage.dir, args.resume)
+    finished = stage.done()
+    plan.execute([stage], resume=args.resume)  # a finished stage: its config checked, nothing trained
+    if finished:
+        print(f"{stage.dir}: finished already (results.json); nothing to resume.")
 
 
 def cmd_target(args):
     """A target's training stages (XCOPA: <name>-siqa, then <name> from its head) as a small plan."""
-    from chain.plan import Stage, execute, preflight, retrieval
+    from chain import plan, rundir
     from tasks import get_task
     if not args.task:
         raise UserError("--task is required: the target task to train, e.g. xnli.")
-    if retrieval(args.task) and get_task(args.task).HEAD is None:  # LAReQA, Mewsli-X: a dual encoder
+    task = get_task(args.task)
+    if task.RETRIEVAL and task.HEAD is None:  # LAReQA, Mewsli-X train a dual encoder; BUCC, Tatoeba nothing
         raise UserError(f"{args.task} is a retrieval task with no training data; evaluate it with "
                         f"`xstilts.py eval --target {args.task} --init RUN`.")
     cfg = named(resolve(args, args.task), f"target-{args.task}", args)
-    import util
-    from chain.runs import begun
-    if begun(Path(cfg.runs_dir) / cfg.name) and not args.resume:
-        raise UserError(f"{Path(cfg.runs_dir) / cfg.name}: this run directory exists; continue it with --resume "
-                        "or pick another --name.")
+    rundir.refuse_existing(Path(cfg.runs_dir) / cfg.name, args.resume)
     util.barrier()  # torchrun: every rank has looked before rank 0 makes it
-    first, start = get_task(args.task).TRAIN_FIRST, cfg.init
+    stages, first, start = [], task.TRAIN_FIRST, cfg.init
     if first:  # XCOPA (XTREME-R): SIQA first, then COPA from there, head included
-        start = Stage("target", first, resolve(args, first), cfg.init, name=f"{cfg.name}-{first}")
-    last = Stage("target", args.task, cfg, start, carry_head=bool(first), name=cfg.name)
-    preflight([start, last] if first else [last])
-    execute([start, last] if first else [last], resume=args.resume)
+        start = plan.Stage("target", first, resolve(args, first), cfg.init, name=f"{cfg.name}-{first}")
+        stages.append(start)
+    stages.append(plan.Stage("target", args.task, cfg, start, carry_head=bool(first), name=cfg.name))
+    plan.preflight(stages)
+    plan.execute(stages, resume=args.resume)
 
 
 def cmd_eval(args):
-    from chain.config import write_yaml
-    from chain.runs import evaluate, lock, unlock, write_files, write_results
+    """One target's zero-shot evaluation into its own folder (`eval --all`: cmd_run)."""
+    from chain import plan
     from tasks import get_task
     if args.all:
         if args.target:
@@ -109,7 +113,6 @@ def cmd_eval(args):
         return cmd_run(args)
     if not args.target:
         raise UserError("eval needs --target TASK (e.g. xnli), or --all for every target of --suite.")
-    from dataclasses import replace
     cfg = named(resolve(args, args.target), f"eval-{args.target}-{Path(args.init or 'none').name}")
     run = Path(cfg.runs_dir) / cfg.name
     if (run / "results.json").exists():  # a folder without it is a killed evaluation: done again
@@ -120,17 +123,7 @@ def cmd_eval(args):
     langs = cfg.langs.split(",") if cfg.langs else get_task(args.target).LANGS
     encoder = Path(cfg.init) / "encoder" if (Path(cfg.init) / "encoder").is_dir() else cfg.init
     cfg = replace(cfg, task=args.target, model=str(encoder))  # config.yaml records what was evaluated
-    results, files = evaluate(cfg, args.target, cfg.init, langs)
-    if (Path(encoder) / "config.json").is_file():  # the retrieval layer -1 resolved: the index actually used
-        from model.load import read_config
-        from chain.runs import auto_layer
-        cfg = replace(cfg, layer=auto_layer(cfg.layer, read_config(Path(encoder) / "config.json").num_hidden_layers))
-    run.mkdir(parents=True, exist_ok=True)  # new, or what a killed evaluation left: written afresh
-    lock(run)
-    write_yaml(cfg, run / "config.yaml")
-    write_files(run, files)
-    write_results(run, {args.target: results})
-    unlock(run)
+    plan.execute([plan.Stage("eval", args.target, cfg, cfg.init, langs=tuple(langs), name=cfg.name)])
 
 
 def cmd_run(args):
@@ -138,32 +131,32 @@ def cmd_run(args):
     every target of --suite on all of its languages, from --init. One plan of stages under <root>/stages/
     (chain/plan.py); predictions and labels in XTREME's layout, results.json and (a whole suite)
     scores.json in the root, written last."""
-    from dataclasses import replace
-
+    from chain import plan, rundir
     from chain.config import read_yaml
-    from chain.plan import chain, collect, execute, preflight
-    from chain.runs import write_files, write_json, write_results
     from tasks.lib import submission
     suite = args.suite if getattr(args, "all", False) else None
     values = read_yaml(args.config) if getattr(args, "config", None) else {}
     base = resolve(args, str(values.get("task", "mnli")).split(",")[0].split("@")[0], values)
     if suite and not base.init:
         raise UserError("eval --all needs --init: the intermediate run (or model) every target starts from.")
-    root = Path(base.runs_dir) / (base.name or (f"eval-{suite}-{Path(base.init).name}" if suite else f"run-{base.task}"))
+    default = f"eval-{suite}-{Path(base.init).name}" if suite else f"run-{base.task}"
+    root = Path(base.runs_dir) / (base.name or default)
     if root.exists() and not args.resume:
         raise UserError(f"{root}: this run directory exists; continue it with --resume or pick another --name.")
-    config_for = lambda kind, task: replace(resolve(args, task, values), runs_dir=str(root / "stages"), name="")
+
+    def config_for(kind, task):
+        return replace(resolve(args, task, values), runs_dir=str(root / "stages"), name="")
     targets = [submission.task_of(t) for t in submission.SUITES[suite][0]] if suite else base.targets.split(",")
-    stages, evals = chain(config_for, base.init if suite else base.model, None if suite else base.task,
-                          [t for t in targets if t], base.langs.split(",") if base.langs else None, suite)
-    preflight(stages)  # a missing file of a later target stops here, before the first stage trains
-    execute(stages)
-    results, files = collect(evals)
-    write_files(root, files)
-    write_results(root, results)
+    stages, evals = plan.chain(config_for, base.init if suite else base.model, None if suite else base.task,
+                               [t for t in targets if t], base.langs.split(",") if base.langs else None, suite)
+    plan.preflight(stages)  # a missing file of a later target stops here, before the first stage trains
+    plan.execute(stages)
+    results, files = plan.collect(evals)
+    rundir.write_files(root, files)
+    rundir.write_results(root, results)
     if suite and not base.langs:
         scores = submission.score(root / "predictions", root / "labels", suite)
-        write_json(root / "scores.json", scores)
+        rundir.write_json(root / "scores.json", scores)
         print(f"{suite} score: {scores['all_task']:.2f}  ({root / 'scores.json'})")
     print(f"results: {root / 'results.md'}")
 
@@ -232,9 +225,8 @@ def cmd_embed(args):
     from util import atomic_write
     from model.tokenizer import Tokenizer
     from chain.config import Config
-    from chain.runs import device_of
+    from chain.stage import device_of, encoder_of
     from tasks.lib.retrieval import embed
-    from chain.runs import encoder_of
     device = device_of(Config(device=args.device))
     model = encoder_of(args.model, device, "--model")  # a run directory (its encoder/) as eval --init takes
 

@@ -5,7 +5,7 @@ A stage is (kind, task, its resolved Config, where it starts):
   target        a fresh head (XCOPA's COPA: SIQA's head, carried over) + the encoder, on a target's English data
   eval          zero-shot on some of a target's languages: predictions/, labels/ (XTREME's layout), results.json
 It lives in <runs_dir>/<kind>-<task>-<id>, the id a short hash of exactly what determines its result: kind,
-task, the Config keys that shape it (chain/runs.py NOT_TRAINING lists those that never do) and the id of the
+task, the Config keys that shape it (chain/rundir.py NOT_TRAINING lists those that never do) and the id of the
 stage it starts from (or the model). Cells of a sweep that need the same stage share its directory; a
 finished stage is reused, never retrained; a killed one resumes from its last checkpoint; an eval stage
 asked for more languages evaluates only those it lacks.
@@ -18,13 +18,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import util
+from chain import rundir
 from chain.config import write_yaml
-from chain.runs import (check_model, device_of, evaluate, provenance, same_config, train_stage, training_keys,
-                        write_files, write_json)
-from util import UserError
-from tasks.lib import submission
+from chain.stage import auto_layer, check_model, device_of, evaluate, train_stage
+from chain.train import load_data
+from model.load import read_config
 from tasks import get_task
+from tasks.lib import submission
+from tasks.lib.reading import load_split
 from tasks.lib.scoring import n_classes
+from util import UserError
 
 
 def retrieval(task):
@@ -44,7 +47,7 @@ class Stage:
     start: object  # the Stage whose encoder this one loads, or a model folder / hub id / finished run (str)
     carry_head: bool = False  # XCOPA: COPA starts from SIQA's head
     langs: tuple = ()  # eval: the languages
-    name: str = ""  # a fixed directory name instead of <kind>-<task>-<id> (`target --name x`)
+    name: str = ""  # the user's folder name instead of <kind>-<task>-<id> (intermediate, target, eval --name)
 
     @property
     def id(self):
@@ -52,7 +55,7 @@ class Stage:
             keys = ("max_len", "dtype", "layer", "pool") if retrieval(self.task) else ("max_len", "dtype")
             keys = {k: getattr(self.cfg, k) for k in keys}
         else:
-            keys = {k: v for k, v in training_keys(self.cfg).items() if k != "task"}
+            keys = {k: v for k, v in rundir.training_keys(self.cfg).items() if k != "task"}
         start = self.start.id if isinstance(self.start, Stage) else origin(self.start)
         blob = json.dumps([self.kind, self.task, keys, start, self.carry_head], sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:10]
@@ -141,8 +144,6 @@ def preflight(stages):
     """Before any training: the device and dtype, each model's positions and depth against max_len and the
     retrieval layer (from config.json), and every data file the unfinished stages need (training data, each
     eval language's test set, BUCC's dev), so a typo stops the plan at once; all problems in one line."""
-    from chain.train import load_data
-    from tasks.lib.reading import load_split
     problems, seen = [], set()
     for s in distinct(stages):  # the model's limits and the device, read from config.json: no weights loaded
         if s.done():
@@ -154,13 +155,12 @@ def preflight(stages):
         try:
             device_of(s.cfg)
             if found:  # a hub id is checked when it loads
-                from model.load import read_config
                 check_model(s.cfg, read_config(found[0]), s.kind == "eval" and retrieval(s.task), str(root))
             elif Path(root).exists() or str(root).startswith(("/", ".", "~")) or str(root).count("/") > 1:
                 raise UserError(f"model {root}: no config.json there; give a checkpoint folder (config.json + "
                                 "*.safetensors), a finished run, or a hub id such as FacebookAI/xlm-roberta-large.")
         except UserError as e:
-            problems.append(str(e)) if str(e) not in problems else None
+            problems.append(str(e))
     for s in distinct(stages):
         if s.kind == "eval":
             task = get_task(s.task)
@@ -175,9 +175,13 @@ def preflight(stages):
             seen.add(key)
             try:
                 task = get_task(name.split("@")[0])
-                load_data(s.cfg, task, lang) if split == "train" else load_split(s.cfg, task, split, lang)
-            except UserError as e:  # XNLI trains on MNLI: one missing file is named once
-                problems.append(str(e)) if str(e) not in problems else None
+                if split == "train":
+                    load_data(s.cfg, task, lang)
+                else:
+                    load_split(s.cfg, task, split, lang)
+            except UserError as e:  # XNLI trains on MNLI: one missing file is named once (below)
+                problems.append(str(e))
+    problems = list(dict.fromkeys(problems))
     if problems:  # grouped by the data each needs (`make data TASK=...`): every task named, its first problem shown
         by = {}
         for p in problems:
@@ -194,7 +198,7 @@ def execute(stages, resume=True, on_done=None):
         if s.kind == "eval":
             counts["evaluated"] += run_eval(s)
         elif s.done():
-            same_config(replace(s.cfg, task=s.task), s.dir)
+            rundir.same_config(replace(s.cfg, task=s.task), s.dir)
             counts["reused"] += 1
         else:
             if isinstance(s.start, Stage) and not s.start.done():
@@ -219,18 +223,36 @@ def run_eval(s):
     started = time.time()
     results, files = evaluate(s.cfg, s.task, s.init, missing)
     s.dir.mkdir(parents=True, exist_ok=True)
+    if s.name:  # `xstilts.py eval`: the user's own folder
+        write_eval_run(s, results, files)
+        return 1
     if not (s.dir / "config.yaml").exists():
         write_yaml(replace(s.cfg, task=s.task, init=s.init, langs=",".join(s.langs)), s.dir / "config.yaml")
-    write_files(s.dir, files)
+    rundir.write_files(s.dir, files)
     old = json.loads((s.dir / "results.json").read_text(encoding="utf-8")) if have else {}
     before = s.dir / "stage.json"  # one record per evaluation call: languages added later carry their own
     old_stage = json.loads(before.read_text(encoding="utf-8")) if have and before.exists() else {}
-    write_json(s.dir / "stage.json", dict(provenance=[*old_stage.get("provenance", []),
-                                                      dict(provenance(started), langs=missing)],
+    rundir.write_json(s.dir / "stage.json", dict(provenance=[*old_stage.get("provenance", []),
+                                                      dict(rundir.provenance(started), langs=missing)],
                                           collapsed={**old_stage.get("collapsed", {}), **collapsed(s, missing)}))
-    write_json(s.dir / "results.json", {**old, **results})
+    rundir.write_json(s.dir / "results.json", {**old, **results})
     util.barrier()  # torchrun: rank 0 has written them
     return 1
+
+
+def write_eval_run(s, results, files):
+    """`xstilts.py eval`'s folder, as a run's: config.yaml (with the retrieval layer actually used), predictions/
+    and labels/, results.json + results.md with the averages."""
+    cfg, config = s.cfg, Path(s.cfg.model) / "config.json"
+    if config.is_file():  # the retrieval layer -1 resolved: the index actually used
+        cfg = replace(cfg, layer=auto_layer(cfg.layer, read_config(config).num_hidden_layers))
+    held = rundir.lock(s.dir)
+    try:
+        write_yaml(cfg, s.dir / "config.yaml")
+        rundir.write_files(s.dir, files)
+        rundir.write_results(s.dir, {s.task: results})
+    finally:
+        rundir.release(held)
 
 
 def collapsed(s, langs):

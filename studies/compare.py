@@ -159,7 +159,7 @@ def compare(args, baseline=None, metric=None, out=None):
                 if d["ci_low"] is not None else f"({d.get('method') or 'no per-example split'})"
             print(f"  {d['system']} {d['target']} {d['lang']}: {d['delta']:+.2f} {ci}")
     if out:
-        from chain.runs import write_json
+        from chain.rundir import write_json
         write_json(out, result)
     return result
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from chain.config import Config, read_yaml, resolve
 from chain.plan import chain, distinct, execute, preflight, waves
-from chain.runs import lock, unlock, write_json
+from chain.rundir import lock, release, write_json
 from util import UserError
 from util import atomic_write
 from studies.compare import MAIN, read_scores
@@ -362,16 +362,17 @@ def sweep(config, dry_run_only=False, plan_file=None, stage=None, runs_dir="runs
             raise UserError(f"--stage {stage}: not a stage of {config}; see --plan or --dry-run.")
     preflight(chosen)  # every data file of every unfinished stage, before the first step
     root.mkdir(parents=True, exist_ok=True)
+    held = None
     if not stage:  # a whole sweep holds its folder; --plan's one-stage lines run side by side by design
         try:
-            lock(root)
+            held = lock(root)
         except UserError:
             raise UserError(f"{root}: another sweep is running in this folder; wait for it, or follow it with "
                             "the same command afterwards (finished stages are reused).") from None
     try:
         return _run(study, config, root, stage, chosen, cell_list, plans)
     finally:
-        unlock(root)
+        release(held)
 
 
 def _run(study, config, root, stage, chosen, cell_list, plans):

@@ -70,3 +70,20 @@ def demo_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
     demo.main(root)
     return root
+
+
+@pytest.fixture
+def crash_at(monkeypatch):
+    """Fault injection: crash_at(n) makes training stop as if killed right after optimiser step n (None: off),
+    through fit's on_step hook."""
+    import functools
+
+    import chain.train
+    real = chain.train.fit
+
+    def arm(step):
+        def on_step(done):
+            if done == step:
+                raise KeyboardInterrupt(f"simulated crash after step {done}")
+        monkeypatch.setattr(chain.train, "fit", real if step is None else functools.partial(real, on_step=on_step))
+    return arm

@@ -86,7 +86,7 @@ def test_run_checks_positions_layer_and_device_before_any_stage_trains(demo_root
 
 
 def test_default_layer_is_the_relative_depth_and_a_deeper_one_is_one_line(demo_root, tmp_path, capsys):
-    from chain.runs import auto_layer
+    from chain.stage import auto_layer
     assert (auto_layer(-1, 24), auto_layer(-1, 12), auto_layer(-1, 2), auto_layer(5, 12)) == (14, 7, 1, 5)
     common = ["--data-dir", str(demo_root / "data"), "--runs-dir", str(tmp_path), "--dtype", "fp32", "--langs", "es"]
     assert xstilts.main(["eval", "--target", "tatoeba", "--init", str(demo_root / "model"), *common]) == 0

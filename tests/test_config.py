@@ -47,7 +47,7 @@ def test_tasks_lists_every_task_with_kind_and_data(capsys):
 def test_results_table_mixes_metrics_cell_by_cell(tmp_path, capsys):
     import json
 
-    from chain.runs import write_results
+    from chain.rundir import write_results
     write_results(tmp_path, {"xnli": {"de": {"accuracy": 40.0}}, "udpos": {"de": {"f1": 70.0, "precision": 71.0,
                              "recall": 69.0}}, "xquad": {"de": {"exact_match": 30.0, "f1": 45.0}},
                              "bucc": {"de": {"f1": 50.0, "precision": 60.0, "recall": 42.0, "threshold": 1.1}}})
@@ -67,7 +67,7 @@ def test_results_table_mixes_metrics_cell_by_cell(tmp_path, capsys):
 def test_an_average_over_more_languages_than_a_suite_also_gives_the_suites_own(tmp_path):
     import json
 
-    from chain.runs import write_results
+    from chain.rundir import write_results
     from tasks.lib.submission import SUITES
     from tasks.tatoeba import LANGS
     scores = {lang: {"accuracy": float(i)} for i, lang in enumerate(LANGS)}

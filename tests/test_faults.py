@@ -26,10 +26,11 @@ EXTRA = ["--epochs", "3", "--max-train-examples", "200", "--save-every", "5", "-
 #   step:N  at the start of optimiser step N      final   while the finished encoder/ is being written
 PRELUDE = """
 import os, signal, sys
+import chain.checkpoint as c
 import chain.train as t
 kind, _, n = os.environ.get("KILL", "").partition(":")
 die = lambda: os.kill(os.getpid(), signal.SIGKILL)
-real_save, real_atomic, real_model, real_index = t.save_file, t.atomic_write, t.save_model, t.task_index
+real_save, real_atomic, real_model, real_index = c.save_file, c.atomic_write, c.save_model, t.task_index
 def save_file(tensors, path, *a, **k):
     if kind == "ckpt" and f".tmp-step-{int(n):08d}" in str(path) and "trainer" in str(path):
         die()
@@ -52,7 +53,7 @@ def task_index(step, *a):
     if kind == "step" and step + 1 == int(n):
         die()
     return real_index(step, *a)
-t.save_file, t.atomic_write, t.save_model, t.task_index = save_file, atomic_write, save_model, task_index
+c.save_file, c.atomic_write, c.save_model, t.task_index = save_file, atomic_write, save_model, task_index
 import xstilts
 sys.exit(xstilts.main(sys.argv[1:]))
 """
@@ -137,11 +138,10 @@ def test_no_pickle_in_a_checkpoint_and_a_planted_trainer_pt_is_never_loaded(demo
     assert not marker.exists()
 
 
-def test_torn_log_line_and_temp_leftovers_are_repaired_on_resume(demo_root, tmp_path, monkeypatch):
-    from chain import train
-    monkeypatch.setattr(train, "CRASH_AT_STEP", 12)
+def test_torn_log_line_and_temp_leftovers_are_repaired_on_resume(demo_root, tmp_path, monkeypatch, crash_at):
+    crash_at(12)
     assert xstilts.main(train_argv(demo_root, tmp_path, "t")) == 130
-    monkeypatch.setattr(train, "CRASH_AT_STEP", None)
+    crash_at(None)
     run = tmp_path / "t"
     with open(run / "metrics.jsonl", "a") as f:
         f.write('{"step": 13, "task": "mnli", "lo')  # what a full disk leaves behind
@@ -179,15 +179,14 @@ def test_a_run_folder_killed_as_it_was_created_starts_again(demo_root, tmp_path)
 
 
 def test_changed_data_damaged_checkpoints_and_a_lost_best_state_are_one_line(demo_root, tmp_path, capsys,
-                                                                             monkeypatch):
+                                                                             monkeypatch, crash_at):
     import shutil
-    from chain import train
     data = tmp_path / "data"
     shutil.copytree(demo_root / "data", data)
     argv = train_argv(demo_root, tmp_path, "c") + ["--data-dir", str(data)]
-    monkeypatch.setattr(train, "CRASH_AT_STEP", 12)
+    crash_at(12)
     assert xstilts.main(argv) == 130
-    monkeypatch.setattr(train, "CRASH_AT_STEP", None)
+    crash_at(None)
     capsys.readouterr()
     rows = (data / "mnli" / "train.tsv").read_text().splitlines()
     (data / "mnli" / "train.tsv").write_text("\n".join([rows[0], *reversed(rows[1:])]) + "\n")  # same rows, new order
@@ -230,19 +229,19 @@ def test_changed_data_damaged_checkpoints_and_a_lost_best_state_are_one_line(dem
 
 
 def test_a_full_disk_is_one_line_naming_the_file(demo_root, tmp_path, capsys, monkeypatch):
-    from chain import train
-    real = train.save_file
+    from chain import checkpoint
+    real = checkpoint.save_file
 
     def full(tensors, path, *a, **k):
         if "trainer" in str(path):
             raise OSError(28, "No space left on device")
         return real(tensors, path, *a, **k)
 
-    monkeypatch.setattr(train, "save_file", full)
+    monkeypatch.setattr(checkpoint, "save_file", full)
     assert xstilts.main(train_argv(demo_root, tmp_path, "d")) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "No space left on device" in err and ".tmp-step-00000005" in err and "--resume" in err
-    monkeypatch.setattr(train, "save_file", real)
+    monkeypatch.setattr(checkpoint, "save_file", real)
     assert xstilts.main(train_argv(demo_root, tmp_path, "d", "--resume")) == 0
 
 

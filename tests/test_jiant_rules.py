@@ -12,6 +12,7 @@ from safetensors.torch import load_file
 
 import xstilts
 from chain import train
+from tasks.lib.reading import load_split
 from chain.config import Config
 from data_scripts import demo
 from util import UserError
@@ -79,7 +80,7 @@ def test_mlm_masks_differ_per_epoch_and_batch_and_are_reproducible(tok):
     assert torch.equal(torch.where(twice[1] != -100, twice[1], twice[0]), orig)
 
 
-def test_training_remasks_every_epoch_and_a_killed_run_resumes_bit_identically(world, tmp_path, monkeypatch):
+def test_training_remasks_every_epoch_and_a_killed_run_resumes_bit_identically(world, tmp_path, monkeypatch, crash_at):
     seen = {}
     real = mlm.remask
 
@@ -95,9 +96,9 @@ def test_training_remasks_every_epoch_and_a_killed_run_resumes_bit_identically(w
     assert xstilts.main(argv(world, tmp_path, "full", "mnli,mlm", *extra)) == 0
     twice = [masks for masks in seen.values() if len(masks) == 2]
     assert len(twice) > 50 and sum(m[0] != m[1] for m in twice) >= 0.9 * len(twice)  # a fresh mask each epoch
-    monkeypatch.setattr(train, "CRASH_AT_STEP", 13)
+    crash_at(13)
     assert xstilts.main(argv(world, tmp_path, "killed", "mnli,mlm", *extra)) == 130
-    monkeypatch.setattr(train, "CRASH_AT_STEP", None)
+    crash_at(None)
     assert xstilts.main(["intermediate", "--task", "mnli,mlm", "--resume", "--name", "killed",
                          "--runs-dir", str(tmp_path)]) == 0
     for f in ("encoder/model.safetensors", "heads/mnli.safetensors", "best.safetensors"):
@@ -120,8 +121,8 @@ def test_capped_budget_is_the_sum_of_epochs_times_capped_batches(world, tmp_path
 def test_selection_on_the_training_tasks_dev_by_default_and_the_targets_by_flag(world):
     cfg = Config(data_dir=str(world / "data"), eval_examples=100)
     train_task, _, dev = train.load_data(cfg, xnli)
-    assert train_task is mnli and dev == train.load_split(cfg, mnli, "dev")[:100]  # MNLI dev-matched, first 100
+    assert train_task is mnli and dev == load_split(cfg, mnli, "dev")[:100]  # MNLI dev-matched, first 100
     _, _, dev = train.load_data(Config(data_dir=str(world / "data"), eval_examples=100, select_on="target"), xnli)
-    assert dev == train.load_split(cfg, xnli, "dev")[:100] != train.load_split(cfg, mnli, "dev")[:100]
+    assert dev == load_split(cfg, xnli, "dev")[:100] != load_split(cfg, mnli, "dev")[:100]
     with pytest.raises(UserError, match="select_on='dev'"):
         Config(select_on="dev").check()

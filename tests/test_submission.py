@@ -159,7 +159,7 @@ def test_target_xcopa_trains_siqa_first_then_copa_from_its_head(tmp_path, tiny_d
     save_file({k: torch.full_like(v, 0.25) for k, v in siqa.items()}, marked / "head.safetensors")
     cfg = Config(data_dir=str(data), runs_dir=str(tmp_path / "runs"), name="y", epochs=1.0, batch_size=2,
                  max_len=64, dtype="fp32", lr=1e-9, eval_examples=4)
-    from chain.runs import train_stage
+    from chain.stage import train_stage
     train_stage(cfg, "xcopa", str(tiny_dir), False, str(marked))
     head = load_file(tmp_path / "runs" / "y" / "head.safetensors")
     assert all(torch.allclose(v, torch.full_like(v, 0.25), atol=1e-6) for v in head.values())

@@ -82,11 +82,11 @@ def test_shared_intermediate_trains_once_and_a_finished_sweep_trains_nothing(wor
     assert [r["langs"] for r in records] == [["de"], ["fr"]]  # the later call added fr, with its own record
 
 
-def test_a_sweep_killed_mid_stage_resumes_to_the_same_table(world, tmp_path, monkeypatch, capsys):
+def test_a_sweep_killed_mid_stage_resumes_to_the_same_table(world, tmp_path, monkeypatch, capsys, crash_at):
     whole = study(tmp_path / "a.yaml", world, tmp_path / "a", grid={"task": ["mnli"]}, targets=["xnli"])
     assert xstilts.main(["sweep", "--config", str(whole)]) == 0
     killed = study(tmp_path / "b.yaml", world, tmp_path / "b", grid={"task": ["mnli"]}, targets=["xnli"])
-    monkeypatch.setattr(chain.train, "CRASH_AT_STEP", 3)  # after the step-2 checkpoint of the first stage
+    crash_at(3)  # after the step-2 checkpoint of the first stage
     assert xstilts.main(["sweep", "--config", str(killed)]) == 130
     err = capsys.readouterr().err
     assert "rerun the same `python xstilts.py sweep --config" in err and "--resume" not in err  # sweep has no --resume
@@ -94,7 +94,7 @@ def test_a_sweep_killed_mid_stage_resumes_to_the_same_table(world, tmp_path, mon
     assert "no evaluation stage finished yet (0 rows" in capsys.readouterr().err
     (stage,) = (tmp_path / "b" / "s" / "stages").glob("intermediate-*")
     assert not (stage / "results.json").exists() and (stage / "checkpoints").is_dir()
-    monkeypatch.setattr(chain.train, "CRASH_AT_STEP", None)
+    crash_at(None)
     assert xstilts.main(["sweep", "--config", str(killed)]) == 0
     a, b = ((tmp_path / d / "s" / "results.csv").read_text() for d in ("a", "b"))
     assert a == b and len(a.splitlines()) > 1
@@ -184,16 +184,16 @@ def test_a_grid_model_is_honoured_per_cell(world, tmp_path, capsys):
 
 
 def test_a_second_sweep_on_a_busy_folder_is_told(world, tmp_path, capsys):
-    from chain.runs import lock, unlock
+    from chain.rundir import lock, release
     cfg = study(tmp_path / "s.yaml", world, tmp_path / "runs")
     root = tmp_path / "runs" / "s"
     root.mkdir(parents=True)
-    lock(root)  # another sweep holds it
+    held = lock(root)  # another sweep holds it
     try:
         assert xstilts.main(["sweep", "--config", str(cfg)]) == 2
         assert "another sweep is running in this folder" in capsys.readouterr().err
     finally:
-        unlock(root)
+        release(held)
     assert not (root / "stages").exists()
 
 

@@ -7,7 +7,7 @@ import torch
 from safetensors.torch import load_file
 
 import xstilts
-from chain import train
+from chain import checkpoint
 
 
 
@@ -76,44 +76,45 @@ def test_eval_refuses_the_head_of_another_task(demo_root, tmp_path, capsys):
     assert xstilts.main(["eval", "--target", "xnli", "--init", str(inter), "--langs", "de", *common]) == 0  # XNLI trains on MNLI
 
 
-def run_with_crash(demo_root, runs, name, monkeypatch, capsys, crash_step=None, crash_in_save=None):
+def run_with_crash(demo_root, runs, name, monkeypatch, capsys, crash_at, crash_step=None, crash_in_save=None):
     extra = ["--epochs", "3", "--max-train-examples", "200", "--save-every", "5", "--eval-every", "10",
              "--keep-last", "3"]
-    monkeypatch.setattr(train, "CRASH_AT_STEP", crash_step)
+    crash_at(crash_step)
     if crash_in_save:
-        real = train.save_file
+        real = checkpoint.save_file
 
         def flaky(tensors, path, *a, **k):
             if ".tmp-step" in str(path) and f"{crash_in_save:08d}" in str(path):
                 raise KeyboardInterrupt("killed while writing a checkpoint")
             return real(tensors, path, *a, **k)
 
-        monkeypatch.setattr(train, "save_file", flaky)
+        monkeypatch.setattr(checkpoint, "save_file", flaky)
     assert xstilts.main(["intermediate", "--task", "mnli", *args(demo_root, runs, name, *extra)]) == 130  # Ctrl-C
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("xstilts")]  # not tqdm's bar
     assert len(err) == 1 and "interrupted at step" in err[0] and "continue with --resume" in err[0]
-    monkeypatch.setattr(train, "CRASH_AT_STEP", None)
+    crash_at(None)
     if crash_in_save:
-        monkeypatch.setattr(train, "save_file", real)
+        monkeypatch.setattr(checkpoint, "save_file", real)
     assert not (runs / name / "results.json").exists()  # a failed run never looks complete
     if crash_in_save:  # the torn checkpoint stays a .tmp directory, which resume never reads
         assert (runs / name / "checkpoints" / f".tmp-step-{crash_in_save:08d}").exists()
         assert not (runs / name / "checkpoints" / f"step-{crash_in_save:08d}").exists()
     restored = []
-    real_restore = train.restore
-    monkeypatch.setattr(train, "restore", lambda *a: restored.append(dict(s := real_restore(*a))) or s)
+    real_restore = checkpoint.restore
+    monkeypatch.setattr(checkpoint, "restore", lambda *a: restored.append(dict(s := real_restore(*a))) or s)
     assert xstilts.main(["intermediate", "--task", "mnli", "--resume", "--name", name, "--runs-dir", str(runs)]) == 0
     assert restored[0]["step"] == (crash_step // 5 * 5 if crash_step else crash_in_save - 5)  # from the checkpoint
     steps = [json.loads(line)["step"] for line in (runs / name / "metrics.jsonl").read_text().splitlines()]
     assert steps == sorted(set(steps))  # steps logged after the checkpoint were cut, then logged once
 
 
-def test_resume_is_bit_exact_after_a_kill_mid_epoch_and_mid_checkpoint(demo_root, tmp_path, monkeypatch, capsys):
+def test_resume_is_bit_exact_after_a_kill_mid_epoch_and_mid_checkpoint(demo_root, tmp_path, monkeypatch, capsys,
+                                                                         crash_at):
     extra = ["--epochs", "3", "--max-train-examples", "200", "--save-every", "5", "--eval-every", "10",
              "--keep-last", "3"]
     assert xstilts.main(["intermediate", "--task", "mnli", *args(demo_root, tmp_path, "full", *extra)]) == 0
-    run_with_crash(demo_root, tmp_path, "killed", monkeypatch, capsys, crash_step=32)  # 13 steps/epoch: epoch 3
-    run_with_crash(demo_root, tmp_path, "torn", monkeypatch, capsys, crash_in_save=25)  # checkpoint 25 half-written
+    run_with_crash(demo_root, tmp_path, "killed", monkeypatch, capsys, crash_at, crash_step=32)  # 13 steps/epoch: epoch 3
+    run_with_crash(demo_root, tmp_path, "torn", monkeypatch, capsys, crash_at, crash_in_save=25)  # checkpoint 25 half-written
     full = weights(tmp_path / "full")
     last = sorted((tmp_path / "full" / "checkpoints").glob("step-*"))[-1].name
     for name in ("killed", "torn"):
