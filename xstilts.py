@@ -54,7 +54,8 @@ def given(args):
 def resolve(args, task_name, yaml_values=None):
     """Config for one stage: dataclass < the task's HPARAMS < YAML < flags given on the command line."""
     from chain.config import resolve as layered
-    return layered(task_name, (yaml_values or {}, getattr(args, "config", None) or "config"), (given(args), "command line"))
+    yaml_layer = (yaml_values or {}, getattr(args, "config", None) or "config")
+    return layered(task_name, yaml_layer, (given(args), "command line"))
 
 
 def named(cfg, name, args=None):
@@ -300,7 +301,8 @@ def sweep_doc():
 
 
 UNUSED = dict(intermediate=("init", "targets", "langs", "layer", "pool", "retrieval_tune"),  # each shows its own flags
-              target=("model", "targets", "langs", "layer", "pool", "retrieval_tune"), eval=("task", "model", "targets"), run=())
+              target=("model", "targets", "langs", "layer", "pool", "retrieval_tune"),
+              eval=("task", "model", "targets"), run=())
 
 
 def negatives(argv):
@@ -391,7 +393,8 @@ def main(argv=None):
         dist.init()
     try:
         args.func(args)
-        group and dist.finish(ok=True)  # every rank waits for rank 0's writes, then the group closes cleanly
+        if group:
+            dist.finish(ok=True)  # every rank waits for rank 0's writes, then the group closes cleanly
     except (UserError, OSError) as err:  # OSError: a path we cannot read or write; its message names it
         full = " (the disk is full: free space, then rerun; a run continues with --resume)" * (
             getattr(err, "errno", None) == 28)
@@ -401,7 +404,8 @@ def main(argv=None):
         print(f"xstilts: {str(err) or 'interrupted.'}", file=sys.stderr)
         return 130
     finally:
-        group and dist.finish(ok=False)
+        if group:
+            dist.finish(ok=False)
     return 0
 
 

@@ -50,10 +50,11 @@ def save(run, state, model, heads, opt, sched, scaler, keep):
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         save_model(model, tmp / "encoder")
-        save_file({f"{n}.{k}": v.detach().cpu().contiguous() for n, h in heads.items() for k, v in h.state_dict().items()},
-                  tmp / "heads.safetensors")
+        head_tensors = {k: v for n, h in heads.items() for k, v in tensors_of(h, f"{n}.").items()}
+        save_file(head_tensors, tmp / "heads.safetensors")
         opt_state = opt.state_dict()
-        tensors = {f"opt.{i}.{k}": v.detach().cpu().contiguous() for i, s in opt_state["state"].items() for k, v in s.items()}
+        tensors = {f"opt.{i}.{k}": v.detach().cpu().contiguous() for i, s in opt_state["state"].items()
+                   for k, v in s.items()}
         np_rng = np.random.get_state()
         tensors.update({"rng.torch": torch.get_rng_state(), "rng.np": torch.from_numpy(np_rng[1].astype(np.int64))})
         if torch.cuda.is_available():

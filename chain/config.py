@@ -42,9 +42,12 @@ class Config:
     dtype: str = "bf16"  # fp32 | bf16 | fp16 (CUDA; with GradScaler)
     device: str = "auto"  # auto: CUDA when there is one
     seed: int = 1  # initialisation, data order, subsets, multi-task sampling
-    bucket: int = -1  # pad each batch's length up to a multiple of this (a bounded set of shapes: CUDA graphs, cuDNN plans); -1 = 64 on CUDA, off on CPU; 0 = off
-    compile: str = "off"  # torch.compile the encoder: off, default, or reduce-overhead (CUDA graphs); opt-in: compiling costs time up front
-    grad_checkpoint: int = 0  # 1 = recompute each layer in the backward pass: less memory for long sequences (QA at 384), ~30% slower
+    bucket: int = -1  # pad each batch's length up to a multiple of this (a bounded set of shapes: CUDA graphs, cuDNN
+    #   plans); -1 = 64 on CUDA, off on CPU; 0 = off
+    compile: str = "off"  # torch.compile the encoder: off, default, or reduce-overhead (CUDA graphs); opt-in: compiling
+    #   costs time up front
+    grad_checkpoint: int = 0  # 1 = recompute each layer in the backward pass: less memory for long sequences (QA at
+    #   384), ~30% slower
     # selection, logging, checkpoints
     eval_every: int = 1000  # optimiser steps between dev evaluations (selection)
     eval_examples: int = 500  # the first N English dev examples
@@ -61,11 +64,14 @@ class Config:
     sampling_temperature: float = 1.0  # T of p_t ∝ min(N_t, cap)^(1/T)
     share_heads: str = ""  # "a=b,...": task a trains task b's head (e.g. mnli@hi=mnli); default a head each
     # retrieval (SPEC §4)
-    layer: int = -1  # retrieval: hidden_states index (0 = embeddings); -1 = jiant's 14 of 24 at the same relative depth (7 of 12 on base)
+    layer: int = -1  # retrieval: hidden_states index (0 = embeddings); -1 = jiant's 14 of 24 at the same relative depth
+    #   (7 of 12 on base)
     pool: str = "mean"  # retrieval: mean over non-pad tokens, or cls (<s>)
     eval_batch_size: int = 64  # sequences per evaluation batch
-    retrieval_tune: str = "dual"  # LAReQA, Mewsli-X: dual = XTREME-R's dual encoder trained first (pooler vectors); none = the encoder as given (--layer/--pool)
-    qa_decode: str = "reference"  # QA labels/answers: reference (jiant/HF: whole words, get_final_text, max-context) or offsets (overlap, context[offsets])
+    retrieval_tune: str = "dual"  # LAReQA, Mewsli-X: dual = XTREME-R's dual encoder trained first (pooler vectors);
+    #   none = the encoder as given (--layer/--pool)
+    qa_decode: str = "reference"  # QA labels/answers: reference (jiant/HF: whole words, get_final_text, max-context) or
+    #   offsets (overlap, context[offsets])
 
     def check(self):
         """Every value within its range, or one line naming the key, its value and what it must be."""
@@ -76,7 +82,7 @@ class Config:
             value = getattr(self, key)
             if isinstance(value, float) and not math.isfinite(value) or not ok(value):
                 raise UserError(f"{key}={value!r} (--{key.replace('_', '-')}) is out of range: it must be {want}.")
-        if 0 < self.micro_batch < self.batch_size and self.batch_size % self.micro_batch:  # a larger one: no accumulation
+        if 0 < self.micro_batch < self.batch_size and self.batch_size % self.micro_batch:  # larger: no accumulation
             raise UserError(f"batch_size={self.batch_size} is not a multiple of micro_batch={self.micro_batch}.")
         if Path(self.name).name != self.name or self.name == "..":
             raise UserError(f"name={self.name!r}: a run name is one folder name under runs_dir, without / or ..; "
@@ -107,7 +113,16 @@ CHOICES = dict(dtype=("fp32", "bf16", "fp16"), device=("auto", "cpu", "cuda"), p
 def explained() -> dict:
     """{field: its comment in the Config block above}: the flags' help text comes from one place."""
     lines = Path(__file__).read_text(encoding="utf-8").split("class Config:")[1].split("def check")[0].splitlines()
-    return {m[1]: m[2] for m in (re.match(r"\s+(\w+): \w+ = .*?#\s*(.*)", line) for line in lines) if m}
+    out, last = {}, None
+    for line in lines:
+        field, more = re.match(r"\s+(\w+): \w+ = .*?#\s*(.*)", line), re.match(r"    #   (.*)", line)
+        if field:
+            last, out[field[1]] = field[1], field[2]
+        elif more and last:  # a comment too long for one line goes on below, indented
+            out[last] += " " + more[1]
+        else:
+            last = None
+    return out
 
 
 def merge(cfg: Config, values: dict, source: str) -> Config:
@@ -143,7 +158,8 @@ def unique_mapping(loader, node):
             continue
         key = loader.construct_object(key_node)
         if not isinstance(key, (str, int, float, bool)) and key is not None:
-            raise yaml.YAMLError(f"line {key_node.start_mark.line + 1}: a key must be a name, not a {type(key).__name__}")
+            raise yaml.YAMLError(f"line {key_node.start_mark.line + 1}: a key must be a name, "
+                                 f"not a {type(key).__name__}")
         if key in seen:
             raise yaml.YAMLError(f"the key {key!r} is given twice (again on line {key_node.start_mark.line + 1})")
         seen.add(key)

@@ -167,7 +167,8 @@ def preflight(stages):
             splits = ["test", "dev"] if task.TUNE_ON_DEV else ["test"]
             checks = [(s.task, split, lang) for lang in sorted(set(s.langs) - s.finished_langs()) for split in splits]
         else:
-            checks = [] if s.done() else [(n, "train", n.split("@")[1] if "@" in n else s.cfg.lang) for n in s.task.split(",")]
+            checks = [] if s.done() else [(n, "train", n.split("@")[1] if "@" in n else s.cfg.lang)
+                                          for n in s.task.split(",")]
         for name, split, lang in checks:
             key = (name, split, lang, s.cfg.data_dir)
             if key in seen:

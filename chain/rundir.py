@@ -151,7 +151,8 @@ def git_commit(root):
         head = git("rev-parse", "HEAD")
         if head.returncode != 0:
             return "not a git checkout"
-        return head.stdout.strip() + ("+dirty" if git("status", "--porcelain", "--untracked-files=no").stdout.strip() else "")
+        dirty = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+        return head.stdout.strip() + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "not a git checkout"
 

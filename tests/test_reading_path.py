@@ -21,8 +21,7 @@ import xstilts
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENT = ("model/xlmr.py", "xkernels/attention.py", "tasks/mnli.py", "tasks/xnli.py", "tasks/lib/batching.py",
               "tasks/lib/heads.py", "chain/train.py", "chain/config.py")
-OPERATIONS = ("chain/checkpoint.py", "chain/rundir.py", "chain/stage.py", "chain/plan.py", "chain/dist.py", "util.py",
-              "chain/runs.py")  # chain/runs.py: today's run folders, locks and stage, until rundir.py + stage.py
+OPERATIONS = ("chain/checkpoint.py", "chain/rundir.py", "chain/stage.py", "chain/plan.py", "chain/dist.py", "util.py")
 EXPERIMENT_LINES = 900  # STYLE rule 1: the experiment reads in ≤ 900 lines along one run's call path
 EXPERIMENT_FILES = 8  # STYLE rule 1: ... across ≤ 8 files
 OPERATIONS_LINES = 900  # STYLE rule 1: run folders, checkpoints, locks, plan, preflight: a separate ≤ 900-line read
@@ -57,8 +56,10 @@ def trace(run):
     """Call run() under a profiler; return {file: set of touched top-level names} (a name None: module-level code)."""
     codes, built = set(), set()
 
+    on = [True]  # threads started during the run (tqdm's monitor) keep the hook: it stops recording with the run
+
     def hook(frame, event, arg):
-        if event != "call" or frame.f_code in codes:
+        if not on[0] or event != "call" or frame.f_code in codes:
             return
         code = frame.f_code
         codes.add(code)
@@ -72,10 +73,11 @@ def trace(run):
     try:
         run()
     finally:
+        on[0] = False
         sys.setprofile(None)
         threading.setprofile(None)
     touched, spans = {}, {}
-    for code in codes:
+    for code in list(codes):
         rel = project_file(code.co_filename)
         if rel is None or not code.co_flags & inspect.CO_OPTIMIZED:  # module and class bodies run at import
             continue
