@@ -29,7 +29,7 @@ class Tokenizer:
             raise UserError(f"{path}: no tokenizer.json; a checkpoint folder needs the HF fast-tokenizer file.")
         try:
             spec = json.loads(path.read_text(encoding="utf-8"))
-            # of a Sequence normalizer keep the sentencepiece charsmap; whitespace is split anyway
+            # a Sequence normalizer: keep only its sentencepiece charsmap; whitespace is split anyway
             if (norm := spec["normalizer"]) and norm["type"] == "Sequence":
                 spec["normalizer"] = next(n for n in norm["normalizers"] if n["type"] == "Precompiled")
             spec["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [{"type": "WhitespaceSplit"}, {
