@@ -7,7 +7,9 @@ The name map below is literal: every checkpoint key is used or listed in IGNORED
 filled, and anything else stops the load with the key's name. HF_HUB_OFFLINE=1 reads only the cache.
 """
 import json
+import math
 import shutil
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import torch
@@ -19,7 +21,7 @@ from model.xlmr import XLMR, XLMRConfig
 
 PREFIX = "roberta."  # XLMRobertaForMaskedLM & co. nest the encoder; XLMRobertaModel does not
 IGNORED = {  # in published checkpoints, not used by X-STILTs
-    "pooler.dense.weight", "pooler.dense.bias",  # HF's tanh pooler: only the dual encoder's head reads it (pooler_state)
+    "pooler.dense.weight", "pooler.dense.bias",  # HF's tanh pooler: only the dual encoder head reads it (pooler_state)
     "embeddings.position_ids", "embeddings.token_type_ids",  # buffers some old checkpoints saved
     "lm_head.decoder.weight", "lm_head.decoder.bias",  # tied copies of word_embeddings and lm_head.bias
 }
@@ -111,16 +113,49 @@ def config_json(path) -> dict:
 
 
 def read_config(path) -> XLMRConfig:
-    """config.json, every value checked, no weights read: what preflight uses before loading anything."""
-    return XLMRConfig.from_dict(config_json(path), source=str(path))
+    """config.json, every value checked before anything is allocated, no weights read: what load_model and
+    preflight use. The checks run in order: a rule may lean on keys checked before it."""
+    d = config_json(path)
+    if not isinstance(d, dict):
+        raise UserError(f"{path}: holds a JSON {type(d).__name__}, not an object; is this an XLM-R config.json?")
+    for key, want in (("hidden_act", "gelu"), ("position_embedding_type", "absolute")):
+        if d.get(key, want) != want:
+            raise UserError(f"{path}: {key}={d[key]!r} is not XLM-R's {want!r}; xstilts only runs XLM-R.")
+    if missing := [f.name for f in fields(XLMRConfig) if f.name not in d and f.default is MISSING]:
+        raise UserError(f"{path}: missing key(s) {', '.join(missing)}; is this an XLM-R config.json?")
+
+    def bad(key, need):
+        return UserError(f"{path}: {key}={d[key]!r}, but it must be {need}; fix config.json.")
+
+    sizes = [f.name for f in fields(XLMRConfig)[:7]]
+    for key in sizes:
+        if type(d[key]) is not int or d[key] <= 0:
+            raise bad(key, "a positive integer")
+    if type(d["pad_token_id"]) is not int or not 0 <= d["pad_token_id"] < d["vocab_size"]:
+        raise bad("pad_token_id", "a token id below vocab_size")
+    if d["hidden_size"] % d["num_attention_heads"]:
+        raise bad("num_attention_heads", f"a divisor of hidden_size={d['hidden_size']}")
+    if d["max_position_embeddings"] <= d["pad_token_id"] + 1:
+        raise bad("max_position_embeddings", "above pad_token_id + 1")
+    if type(d["layer_norm_eps"]) not in (int, float) or not 0 < d["layer_norm_eps"] < math.inf:
+        raise bad("layer_norm_eps", "a finite number > 0")
+    for key in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
+        if key in d and (type(d[key]) not in (int, float) or not 0 <= d[key] < 1):
+            raise bad(key, "in [0, 1)")
+    c = XLMRConfig.from_dict(d)
+    n = c.hidden_size * (c.vocab_size + c.max_position_embeddings + c.type_vocab_size +
+                         c.num_hidden_layers * (4 * c.hidden_size + 2 * c.intermediate_size))  # weights
+    if n > 5e9:  # 20 GB in fp32, when XLM-R large has 0.56e9 weights: a config past it is a typo
+        raise UserError(f"{path}: " + ", ".join(f"{key}={getattr(c, key)}" for key in sizes)
+                        + f" make {n:.1e} weights ({4 * n / 1e9:,.0f} GB in fp32); fix config.json.")
+    return c
 
 
 def load_model(name_or_path, device="cpu") -> XLMR:
     folder = resolve(name_or_path)
     if not (folder / "config.json").exists():
         raise UserError(f"{folder}: no config.json; a checkpoint folder needs config.json and *.safetensors.")
-    raw = config_json(folder / "config.json")
-    config = XLMRConfig.from_dict(raw, source=str(folder / "config.json"))
+    config = read_config(folder / "config.json")
     where = read_checkpoint(folder)
     mlm_head = "lm_head.bias" in where
     names = {ours: (hf,) if isinstance(hf, str) else hf for ours, hf in name_map(config, mlm_head).items()}
@@ -150,7 +185,8 @@ def load_model(name_or_path, device="cpu") -> XLMR:
             raise UserError(f"{folder}: tensor {bad[0]!r} holds NaN or inf values; the checkpoint is corrupt.")
         with torch.no_grad():
             params[ours].copy_(torch.cat(parts))  # also casts fp16/bf16 checkpoints to fp32 master weights
-    model.source, model.raw_config = folder, raw  # source: where tokenizer.json lives, for Tokenizer(model.source)
+    # source: where tokenizer.json lives, for Tokenizer(model.source); raw_config: every key, for save_model
+    model.source, model.raw_config = folder, config_json(folder / "config.json")
     pool = [where.get(f"pooler.dense.{k}") for k in ("weight", "bias")]  # kept through save_model: the dual
     model.pooler_state = {k: handles[f].get_tensor(n).float() for k, (f, n) in zip(("weight", "bias"), pool)} \
         if all(pool) else None  # encoder's head starts from it
@@ -164,14 +200,14 @@ def save_model(model: XLMR, folder, tokenizer_file=None):
     params = dict(model.named_parameters())
     tensors = {}
     for ours, hf in name_map(model.config, model.lm_head is not None).items():
-        t = params[ours].detach().float().cpu()
-        for n, chunk in zip((hf,) if isinstance(hf, str) else hf, t.chunk(1 if isinstance(hf, str) else 3)):
+        hf = (hf,) if isinstance(hf, str) else hf
+        for n, chunk in zip(hf, params[ours].detach().float().cpu().chunk(len(hf))):  # q, k, v: a third each
             tensors[n if n.startswith("lm_head") else PREFIX + n] = chunk.contiguous()
     for k, v in (getattr(model, "pooler_state", None) or {}).items():  # carried from the checkpoint, untrained
         tensors[f"{PREFIX}pooler.dense.{k}"] = v.contiguous()
     raw = dict(model.raw_config, model_type="xlm-roberta",
                architectures=["XLMRobertaForMaskedLM" if model.lm_head is not None else "XLMRobertaModel"])
-    raw.update({k: v for k, v in vars(model.config).items()})
+    raw.update(vars(model.config))
     atomic_write(folder / "model.safetensors", lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
     (folder / "model.safetensors.index.json").unlink(missing_ok=True)  # a stale shard index must not win
     atomic_write(folder / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(raw, indent=2) + "\n"))

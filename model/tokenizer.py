@@ -29,10 +29,9 @@ class Tokenizer:
             raise UserError(f"{path}: no tokenizer.json; a checkpoint folder needs the HF fast-tokenizer file.")
         try:
             spec = json.loads(path.read_text(encoding="utf-8"))
-            norm = spec["normalizer"]
-            if norm and norm["type"] == "Sequence":  # keep the sentencepiece charsmap; whitespace is split anyway
-                norm = next(n for n in norm["normalizers"] if n["type"] == "Precompiled")
-            spec["normalizer"] = norm
+            # a Sequence normalizer: keep only its sentencepiece charsmap; whitespace is split anyway
+            if (norm := spec["normalizer"]) and norm["type"] == "Sequence":
+                spec["normalizer"] = next(n for n in norm["normalizers"] if n["type"] == "Precompiled")
             spec["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [{"type": "WhitespaceSplit"}, {
                 "type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True}]}
             self.rust = _Rust.from_str(json.dumps(spec))
@@ -71,7 +70,8 @@ class Tokenizer:
         is longer, which can move one token, is then judged on their first n)."""
         n = max(max_len, 128) * CHARS_PER_TOKEN  # no real text needs as many characters for max_len tokens
         if words:  # a word is a token at least
-            keep = lambda ws: [w[:n - e + len(w)] for w, e in zip(ws, accumulate(map(len, ws))) if e - len(w) < n]
+            def keep(ws):  # the words that start within the first n characters, the last one cut at n
+                return [w[:n - e + len(w)] for w, e in zip(ws, accumulate(map(len, ws))) if e - len(w) < n]
             return [keep(ws[:max_len]) for ws in a], b and [keep(ws[:max_len]) for ws in b]
 
         def upto(text, e, k):  # text to the whole words holding the first k tokens of its encoding e

@@ -2,16 +2,16 @@
 
 Numerics follow Hugging Face `modeling_xlm_roberta.py` (parity: tests/test_xlmr.py); weights come from
 model/load.py, which also fuses query/key/value into one Linear. Two layouts run the same weights:
-  padded    x (B, T, H) with a key mask — attention via xkernels.attention.sdpa (or .reference);
-  unpadded  x (N, H), the N real tokens of the batch packed, cu (B+1,) offsets — no Linear, LayerNorm
-            or GELU work is spent on padding; attention via xkernels.attention.varlen.
+  padded    x (B, T, H) with a key mask — attention via xkernels.attention.padded (sdpa or reference);
+  unpadded  x (N, H), the N real tokens of the batch packed by xkernels.attention.pack, cu (B+1,) offsets —
+            no Linear, LayerNorm or GELU work is spent on padding; attention via xkernels.attention.varlen.
 `model.attention` picks the route ("unpadded" by default; "sdpa" and "reference" for tests and benches).
 Mixed precision: run under torch.autocast (see `autocast` below); LayerNorm, softmax and the residual
 stream stay fp32 whatever the autocast dtype.
 """
 import contextlib
-import math
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import dataclass, fields
+from functools import partial
 
 import torch
 import torch.nn as nn
@@ -20,6 +20,8 @@ from torch.utils.checkpoint import checkpoint
 
 from xkernels import attention as attn
 from util import UserError
+
+KERNELS = {"sdpa": attn.sdpa, "reference": attn.reference}  # the padded routes of `XLMR.attention`
 
 
 @dataclass
@@ -37,31 +39,8 @@ class XLMRConfig:  # read from the checkpoint's config.json: the 7 sizes first; 
     attention_probs_dropout_prob: float = 0.1
 
     @classmethod
-    def from_dict(cls, d, source="config.json"):  # every value checked before anything is allocated
-        if not isinstance(d, dict):
-            raise UserError(f"{source}: holds a JSON {type(d).__name__}, not an object; is this an XLM-R config.json?")
-        for key, want in (("hidden_act", "gelu"), ("position_embedding_type", "absolute")):
-            if d.get(key, want) != want:
-                raise UserError(f"{source}: {key}={d[key]!r} is not XLM-R's {want!r}; xstilts only runs XLM-R.")
-        if missing := [f.name for f in fields(cls) if f.name not in d and f.default is MISSING]:
-            raise UserError(f"{source}: missing key(s) {', '.join(missing)}; is this an XLM-R config.json?")
-        num, h = lambda x: type(x) in (int, float), d["hidden_size"]
-        for key, need, ok in (  # in order: a rule may lean on keys checked before it
-                *((f.name, "a positive integer", lambda x: type(x) is int and x > 0) for f in fields(cls)[:7]),
-                ("pad_token_id", "a token id below vocab_size", lambda x: type(x) is int and 0 <= x < d["vocab_size"]),
-                ("num_attention_heads", f"a divisor of hidden_size={h}", lambda x: h % x == 0),
-                ("max_position_embeddings", "above pad_token_id + 1", lambda x: x > d["pad_token_id"] + 1),
-                ("layer_norm_eps", "a finite number > 0", lambda x: num(x) and 0 < x < math.inf),
-                *((f.name, "in [0, 1)", lambda x: num(x) and 0 <= x < 1) for f in fields(cls)[9:])):  # dropouts
-            if key in d and not ok(d[key]):
-                raise UserError(f"{source}: {key}={d[key]!r}, but it must be {need}; fix config.json.")
-        c = cls(**{f.name: f.type(d[f.name]) for f in fields(cls) if f.name in d})
-        n = c.hidden_size * (c.vocab_size + c.max_position_embeddings + c.type_vocab_size +
-                             c.num_hidden_layers * (4 * c.hidden_size + 2 * c.intermediate_size))  # weights
-        if n > 5e9:  # 20 GB in fp32, when XLM-R large has 0.56e9 weights: a config past it is a typo
-            raise UserError(f"{source}: " + ", ".join(f"{f.name}={getattr(c, f.name)}" for f in fields(cls)[:7])
-                            + f" make {n:.1e} weights ({4 * n / 1e9:,.0f} GB in fp32); fix config.json.")
-        return c
+    def from_dict(cls, d):  # the fields of a config.json dict; model/load.py:read_config checks every value first
+        return cls(**{f.name: f.type(d[f.name]) for f in fields(cls) if f.name in d})
 
 
 def layer_norm(x, ln):
@@ -75,6 +54,7 @@ class Block(nn.Module):
     def __init__(self, c: XLMRConfig):
         super().__init__()
         H, I = c.hidden_size, c.intermediate_size
+        self.n_head = c.num_attention_heads
         self.qkv = nn.Linear(H, 3 * H)  # HF query, key, value fused (model/load.py)
         self.proj = nn.Linear(H, H)  # HF attention.output.dense
         self.ln1 = nn.LayerNorm(H, eps=c.layer_norm_eps)
@@ -83,8 +63,9 @@ class Block(nn.Module):
         self.ln2 = nn.LayerNorm(H, eps=c.layer_norm_eps)
         self.drop = nn.Dropout(c.hidden_dropout_prob)
 
-    def forward(self, x, attend):  # x (..., H); attend maps qkv (..., 3H) -> (..., H)
-        x = layer_norm(x + self.drop(self.proj(attend(self.qkv(x)))), self.ln1)
+    def forward(self, x, attend):  # x (..., H); attend maps qkv (..., 3, n_head, d) -> (..., n_head, d)
+        a = attend(self.qkv(x).unflatten(-1, (3, self.n_head, -1))).flatten(-2)  # (..., H)
+        x = layer_norm(x + self.drop(self.proj(a)), self.ln1)
         return layer_norm(x + self.drop(self.down(F.gelu(self.up(x)))), self.ln2)  # exact (erf) GELU
 
 
@@ -126,40 +107,27 @@ class XLMR(nn.Module):
         L = c.num_hidden_layers if layer is None else layer
         if not 0 <= L <= c.num_hidden_layers:
             raise UserError(f"layer {layer} does not exist: this model has hidden states 0..{c.num_hidden_layers}.")
-        B, T = input_ids.shape
-        mask = input_ids.ne(c.pad_token_id) if attention_mask is None else attention_mask.bool()
+        mask = input_ids.ne(c.pad_token_id) if attention_mask is None else attention_mask.bool()  # (B, T)
         real = input_ids.ne(c.pad_token_id).int()
         pos = real.cumsum(1) * real + c.pad_token_id  # (B, T) HF's rule: positions start at pad+1
-        h, n_head = c.hidden_size, c.num_attention_heads
         p = c.attention_probs_dropout_prob if self.training else 0.0
         route = "sdpa" if self.attention == "unpadded" and torch.compiler.is_compiling() else self.attention
         if route == "unpadded":  # (torch.compile takes the padded route: the unpadded one has data-dependent sizes)
-            idx = mask.flatten().nonzero().squeeze(1)  # (N,) rows of the real tokens
-            lens = mask.sum(1, dtype=torch.int32)  # (B,)
-            cu = F.pad(lens.cumsum(0, dtype=torch.int32), (1, 0))  # (B+1,)
-            max_len = int(lens.max())  # a host sync on CUDA, once per forward: the kernel takes an int
-            rank = mask.cumsum(1) - 1  # (B, T) index of each real token within its sequence
-            slot = (torch.arange(B, device=mask.device)[:, None] * max_len + rank).flatten()[idx]  # (N,)
-            ids, pos = input_ids.flatten()[idx], pos.flatten()[idx]  # (N,)
-            attend = lambda qkv: attn.varlen(qkv.view(-1, 3, n_head, h // n_head), cu, max_len, p, slot).flatten(1)
-            unpack = lambda x: x.new_zeros(B * T, h).index_copy(0, idx, x).view(B, T, h)
+            idx, cu, max_len, slot = attn.pack(mask)
+            input_ids, pos = input_ids.flatten()[idx], pos.flatten()[idx]  # (N,)
+            attend = partial(attn.varlen, cu=cu, max_len=max_len, dropout_p=p, slot=slot)
         else:
-            kernel = {"sdpa": attn.sdpa, "reference": attn.reference}[route]
-            ids = input_ids
-
-            def attend(qkv):  # (B, T, 3H) -> (B, T, H)
-                q, k, v = qkv.view(B, T, 3, n_head, h // n_head).permute(2, 0, 3, 1, 4)  # (B, nh, T, d)
-                return kernel(q, k, v, mask, p).transpose(1, 2).reshape(B, T, h)
-
-            unpack = lambda x: x
-        x = self.wte(ids) + self.wtt.weight[0] + self.wpe(pos)  # (N, H) or (B, T, H)
+            attend = partial(attn.padded, mask=mask, dropout_p=p, kernel=KERNELS[route])
+        x = self.wte(input_ids) + self.wtt.weight[0] + self.wpe(pos)  # (N, H) or (B, T, H)
         x = self.drop(layer_norm(x, self.ln_emb))
         hidden = [x]
         recompute = self.checkpoint and self.training and torch.is_grad_enabled()  # memory for ~1/3 more time
         for block in self.blocks[:L]:  # checkpoint restores the RNG state: the recomputed dropout is the same
             x = checkpoint(block, x, attend, use_reentrant=False) if recompute else block(x, attend)
             hidden.append(x)
-        return [unpack(x) for x in hidden] if all_hidden else unpack(x)
+        if route == "unpadded":  # back to (B, T, H): only the states returned
+            hidden = [attn.unpack(h, idx, mask.shape) for h in (hidden if all_hidden else hidden[-1:])]
+        return hidden if all_hidden else hidden[-1]
 
     def mlm_logits(self, h):  # h (..., H) -> (..., V); pass only the masked rows to save the vocab matmul
         if self.lm_head is None:
