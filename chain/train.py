@@ -206,11 +206,13 @@ def log_record(run, step, name, loss_sum, since, tokens, t0, sched, bar):
 
 
 def select(cfg, state, jobs, heads, model, tok, run, last):
-    """Score every task on its dev examples; a better mean of their main metrics (or the last step) becomes
-    the best state, saved to best.safetensors; else one more evaluation without improvement. → the log's dev."""
+    """Score every task on its dev examples; a better mean of their main metrics becomes the best state, saved
+    to best.safetensors (so does the last step when every task keeps its final state: SELECT last, XTREME-R's
+    XCOPA); else one more evaluation without improvement. → the log's dev."""
     device = next(model.parameters()).device
     dev, value = dev_scores(cfg, jobs, model, tok, device)
-    if state["best"] is None or value > state["best"] or last:
+    keep_last = last and all(job.task.SELECT == "last" for job in jobs.values())
+    if state["best"] is None or value > state["best"] or keep_last:
         state.update(best=value, best_step=state["step"], best_metrics=dev, stale=0)
         checkpoint.save_best(run, model, heads, state["step"])
     else:

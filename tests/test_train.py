@@ -190,3 +190,27 @@ def test_unknown_config_key_and_existing_run_directory(demo_root, tmp_path, caps
     assert (tmp_path / "keep" / "results.json").read_text() == "{}"  # nothing lost
     assert xstilts.main(["intermediate", "--task", "mnli", "--resume", *args(demo_root, tmp_path, "keep")]) == 2
     assert "is not a run (no config.yaml)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("select", ["best", "last"])
+def test_the_best_dev_state_is_kept_unless_the_task_keeps_its_last(demo_root, tmp_path, monkeypatch, select):
+    """Dev scores that fall after the first evaluation: SELECT best keeps step 2's state, SELECT last (XTREME-R's
+    XCOPA) the final one. (The loop used to take the final state whatever SELECT said.)"""
+    from chain import train
+    from tasks import get_task
+    falling = iter([90.0, 50.0, 10.0])
+
+    def scores(cfg, jobs, *a):
+        value = next(falling)
+        return {n: {job.task.METRIC: value} for n, job in jobs.items()}, value
+    monkeypatch.setattr(train, "dev_scores", scores)
+    monkeypatch.setattr(get_task("mnli"), "SELECT", select)
+    assert xstilts.main(["intermediate", "--task", "mnli", *args(demo_root, tmp_path, "s", "--max-steps", "6",
+                                                                   "--eval-every", "2")]) == 0
+    run = tmp_path / "s"
+    kept = checkpoint.safe_step(run / "best.safetensors")
+    assert kept == (2 if select == "best" else 6)
+    assert json.loads((run / "results.json").read_text())["mnli"]["en-dev"]["accuracy"] == (90.0 if select == "best"
+                                                                                             else 10.0)
+    best, head = load_file(run / "best.safetensors"), load_file(run / "head.safetensors")
+    assert all(torch.equal(best["head.mnli." + k], v) for k, v in head.items())  # the export is the kept state
