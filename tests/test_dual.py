@@ -14,20 +14,20 @@ import xstilts
 from chain.config import Config
 from chain.plan import chain
 from model.load import load_model, save_model
-from tasks import lareqa, mewslix
+from tasks import get_task, lareqa, mewslix
 from tasks.lib import heads
 
 
 def test_dual_vectors_are_hf_pooler_output_normalised_and_survive_save(tmp_path, pair_batch):
     ref = hf_checkpoint(tmp_path / "m", mlm=False)  # XLMRobertaModel: a checkpoint with a pooler
     model = load_model(tmp_path / "m").eval()
-    head = heads.make_head(lareqa, model.config.hidden_size, model)
+    head = heads.make_head(get_task("lareqa"), model.config.hidden_size, model)
     ids, mask = pair_batch
     with torch.no_grad():
         want = F.normalize(ref(input_ids=ids, attention_mask=mask).pooler_output, dim=-1)
         torch.testing.assert_close(head.vectors(model(ids, mask)), want, atol=1e-5, rtol=1e-4)
     save_model(model, tmp_path / "again")  # the pooler rides along: the chain's next stage starts from it
-    again = heads.make_head(lareqa, model.config.hidden_size, load_model(tmp_path / "again"))
+    again = heads.make_head(get_task("lareqa"), model.config.hidden_size, load_model(tmp_path / "again"))
     assert torch.equal(again.dense.weight, head.dense.weight) and torch.equal(again.dense.bias, head.dense.bias)
 
 
