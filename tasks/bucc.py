@@ -21,6 +21,7 @@ METRIC = "f1"
 RETRIEVAL = True
 TUNE_ON_DEV = True  # `eval` first runs dev, then passes its threshold to the test evaluation
 LANGS = "de fr ru zh".split()
+FOLDER = "bucc2018"  # XTREME's submission folder (google-research/xtreme evaluate.py)
 K, MAX_LEN = 4, 512
 SPLIT = dict(dev="sample", test="training")
 
