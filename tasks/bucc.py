@@ -67,7 +67,9 @@ def mine(x, y, k=K, device="cpu"):
     used_x, used_y, out = set(), set(), []
     for s, i, j in sorted(candidates, key=lambda t: -t[0]):
         if i not in used_x and j not in used_y:
-            used_x.add(i), used_y.add(j), out.append((s, i, j))
+            used_x.add(i)
+            used_y.add(j)
+            out.append((s, i, j))
     return out
 
 

@@ -90,6 +90,12 @@ def test_training_drops_an_answer_not_found_in_whole_words(tmp_path, capsys):
     assert len(examples) == 1189 and "572920d73f37b31900478056" not in {e["id"] for e in examples}
     assert "dropped 1 of 1190 examples" in capsys.readouterr().out
     assert len(squad_v1.load(tmp_path, "train", route="offsets")[0]) == 1190
+    from types import SimpleNamespace
+    from tasks import get_task
+    from tasks.lib.reading import load_split
+    for route, n in (("reference", 1189), ("offsets", 1190)):  # load_split passes --qa-decode down: no global
+        cfg = SimpleNamespace(data_dir=tmp_path, max_bad_rows=0.0, qa_decode=route)
+        assert len(load_split(cfg, get_task("squad_v1"), "train")) == n, route
 
 
 def fake_logits(features, v2_null=False):

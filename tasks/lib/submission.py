@@ -58,7 +58,7 @@ def _task(name):
 
 def folder(name):
     """A task's folder in the submission layout: its FOLDER (bucc: bucc2018), else its name."""
-    return _task(name).FOLDER if name in task_names() else name
+    return get_task(name).FOLDER if name in task_names() else name
 
 
 def task_of(name):
