@@ -17,12 +17,18 @@ import numpy as np
 
 from util import UserError
 from studies import stats
-from tasks.lib import metrics, submission
+from tasks import get_task, task_names
+from tasks.lib import metrics, scoring, submission
 
-MAIN = dict(xnli="accuracy", pawsx="accuracy", xcopa="accuracy", udpos="f1", panx="f1", xquad="f1", mlqa="f1",
-            tydiqa="f1", bucc="f1", tatoeba="accuracy", lareqa="map@20", mewslix="map@20")  # as XTREME reports
-CLASSIFICATION = ("xnli", "pawsx", "xcopa")  # + macro-F1 beside accuracy
 N_BOOT = 2000
+
+
+def main_metric(target):
+    """A target's main metric, as XTREME reports it: its task file's METRIC."""
+    return get_task(target).METRIC
+
+
+MAIN = {name: main_metric(name) for name in task_names()}  # for studies/report.py and studies/synthetic.py
 
 
 def systems(args):
@@ -62,32 +68,6 @@ def finished(d):
     return pairs
 
 
-def per_example(target, lang, pred, gold, metric):
-    """(num, den) per example with metric = 100·Σnum/Σden, or None when the metric does not split so (BUCC)."""
-    folder = submission.folder(target)
-    if folder in submission.QA:
-        if metric not in ("f1", "exact_match"):
-            return None
-        def one(p, g):
-            if folder == "mlqa":
-                p, g = metrics.mlqa_tokens(p, lang), metrics.mlqa_tokens(g, lang)
-                return float(p == g) if metric == "exact_match" else metrics.token_f1(p, g)
-            return float(metrics.squad_normalize(p) == metrics.squad_normalize(g)) if metric == "exact_match" \
-                else metrics.squad_f1(p, g)
-        num = [max(one(pred.get(q, ""), g) for g in golds or [""]) for q, golds in gold.items()]
-        return np.array(num), np.ones(len(num))
-    if folder in submission.RANKED and metric == "map@20":
-        num = [metrics.map_at_k(pred, {q: rel}, 20) / 100 for q, rel in gold.items()]
-        return np.array(num), np.ones(len(num))
-    if folder in ("udpos", "panx") and metric == "f1":
-        counts = [(len(set(metrics.chunks(g)) & set(metrics.chunks(p))), len(metrics.chunks(g)) + len(metrics.chunks(p)))
-                  for g, p in zip(gold, pred)]
-        return np.array([2.0 * t for t, _ in counts]), np.array([float(n) for _, n in counts])
-    if metric == "accuracy" and folder not in ("bucc2018",) + submission.QA + submission.RANKED:
-        return np.array([float(p == g) for p, g in zip(pred, gold)]), np.ones(len(gold))
-    return None
-
-
 def read_scores(folder, target, lang):
     """(scores, predictions, gold) of one finished (target, language) in a folder holding predictions/ and
     labels/ in XTREME's layout: the official metrics, plus macro-F1 for classification (SPEC §7.3)."""
@@ -95,17 +75,17 @@ def read_scores(folder, target, lang):
     p, g = (folder / kind / f / f"test-{lang}.{submission.suffix(f)}" for kind in ("predictions", "labels"))
     pred, gold = submission.read(p, f), submission.read(g, f)
     scores = submission.score_file(f, lang, pred, gold, str(p))
-    if f in CLASSIFICATION:
+    if get_task(target).HEAD in ("classify", "choice"):
         scores["macro_f1"] = metrics.macro_f1(pred, gold)
     return scores, pred, gold
 
 
 def load(folder, target, lang, metric):
-    """(the metric's value, per-example (num, den) or None) of one finished (target, language)."""
+    """(the metric's value, per-example (num, den) or None: tasks/lib/scoring.py) of one finished (target, language)."""
     scores, pred, gold = read_scores(folder, target, lang)
     if metric not in scores:
         raise UserError(f"--metric {metric}: {target} has {', '.join(scores)}.")
-    return scores[metric], per_example(target, lang, pred, gold, metric)
+    return scores[metric], scoring.per_example(get_task(target), pred, gold, metric, lang)
 
 
 def paired_ratio_bootstrap(a, b, seed=0, n_boot=None):
@@ -125,7 +105,7 @@ def compare(args, baseline=None, metric=None, out=None):
         for seed in seeds:
             for folder, pairs in seed:
                 for target, lang in pairs:
-                    value, ex = load(folder, target, lang, metric or MAIN[target])
+                    value, ex = load(folder, target, lang, metric or main_metric(target))
                     cell = table[target, lang].setdefault(label, dict(values=[], examples=[]))
                     cell["values"].append(value)
                     cell["examples"].append(ex)

@@ -35,24 +35,18 @@ from chain.plan import chain, distinct, execute, preflight, waves
 from chain.rundir import lock, release, write_json
 from util import UserError
 from util import atomic_write
-from studies.compare import MAIN, read_scores
+from studies.compare import main_metric, read_scores
 from tasks.lib import submission
 from tasks import get_task, task_names
 
 KEYS = {"study", "name", "base", "grid", "targets", "suite", "langs", "seeds", "metric", "threshold", "baseline",
         "keep_collapsed"}
 STUDY_LEVEL = {"seed": "seeds", "langs": "langs", "runs_dir": "the --runs-dir flag", "name": "name"}  # not per cell
-METRICS = ("macro_f1", "accuracy", "f1", "exact_match", "precision", "recall")  # a `metric:` may name, beside MAIN
+METRICS = ("macro_f1", "accuracy", "f1", "exact_match", "precision", "recall")  # a `metric:` may name, beside METRIC
 MAX_CELLS = 10_000  # grid combinations × seeds: a typo (a 10^6-cell grid) stops before anything is built
 STUDIES = ("volume", "typology", "ntasks", "robustness", "translated")
 SCOPES = ("intermediate", "target", "eval")
-SIZES = dict(mnli=392_702, snli=550_152, qqp=363_846, sst2=67_349, squad_v1=87_599, squad_v2=130_319,  # official
-             hellaswag=39_905, cosmosqa=25_262, commonsenseqa=9_741, siqa=33_410, copa=400, pawsx=49_401,  # train
-             panx=20_000, udpos=21_253, tydiqa=3_696)  # split sizes (SPEC §2-3; XTREME's Table 1): a dry run w/o data
-TOKENS = {'squad_v1': 222.0, 'squad_v2': 192.6, 'commonsenseqa': 112.7, 'cosmosqa': 470.3, 'panx': 14.1,
-          'udpos': 22.8, 'mnli': 46.2, 'pawsx': 62.6}  # real tokens per training example: python -m studies.tokens
-PROXY = dict(snli="mnli", anli="mnli", qqp="mnli", tydiqa="squad_v1",  # same input shape, not measured here;
-             siqa="commonsenseqa", copa="commonsenseqa", hellaswag="cosmosqa")  # multiple choice: the nearest slice
+SIZES = {n: get_task(n).TRAIN_SIZE for n in task_names() if get_task(n).TRAIN_SIZE}  # studies/synthetic.py's
 TOKENS_PER_S = 19_300  # XLM-R large, bf16, one H100 80GB: `xstilts.py intermediate --task mnli` steady state (issue 12)
 
 
@@ -158,8 +152,9 @@ def _report_keys(s, src, grid):
     for t, m in wanted.items():
         if t not in targets:
             raise UserError(f"{src}: metric.{t}: {t} is not a target of this study ({', '.join(targets)}).")
-        if not isinstance(m, str) or m not in {MAIN.get(t), *METRICS}:
-            raise UserError(f"{src}: metric {m!r} for {t}: use {MAIN.get(t)} (its main metric) or macro_f1/accuracy.")
+        main = main_metric(t) if t in task_names() else None
+        if not isinstance(m, str) or m not in {main, *METRICS}:
+            raise UserError(f"{src}: metric {m!r} for {t}: use {main} (its main metric) or macro_f1/accuracy.")
     threshold = s.get("threshold", 0.5)
     if type(threshold) not in (int, float) or not 0 < threshold < 100:
         raise UserError(f"{src}: threshold {threshold!r} must be a number of points in (0, 100), e.g. 0.5.")
@@ -271,13 +266,13 @@ def work(stage):
     try:
         data = [load_data(cfg, get_task(n.split("@")[0]), n.split("@")[1] if "@" in n else cfg.lang)[1]
                 for n in stage.task.split(",")]
-    except UserError:  # no data here: official sizes and measured tokens per example (negative: an estimate)
-        names = [get_task(n.split("@")[0]).TRAIN_ON for n in stage.task.split(",")]
-        if any(n not in SIZES for n in names):
+    except UserError:  # no data here: the task files' official sizes and tokens per example (negative: an estimate)
+        trained = [get_task(get_task(n.split("@")[0]).TRAIN_ON) for n in stage.task.split(",")]
+        if any(t.TRAIN_SIZE is None for t in trained):
             return None, None
-        sizes = [min(SIZES[x], cfg.max_train_examples or SIZES[x]) for x in names]
+        sizes = [min(t.TRAIN_SIZE, cfg.max_train_examples or t.TRAIN_SIZE) for t in trained]
         seen = cfg.max_steps * cfg.batch_size if cfg.max_steps else sum(sizes) * cfg.epochs
-        per = [TOKENS.get(PROXY.get(x, x)) for x in names]
+        per = [t.TRAIN_TOKENS for t in trained]
         return seen, None if None in per else -seen * sum(t * k for t, k in zip(per, sizes)) / sum(sizes)
     n = sum(map(len, data))
     seen = cfg.max_steps * cfg.batch_size if cfg.max_steps else n * cfg.epochs

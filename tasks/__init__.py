@@ -13,7 +13,7 @@ from util import UserError
 REQUIRED = {
     "LANGS": "the languages of its test data, English first where it has it (eval, plan, `tasks`)",
     "METRIC": "the main metric's key in its results: model selection and averages (scoring, plan, studies)",
-    "load": "load(data_dir, split, lang) → (examples, skipped rows) (tasks/lib/data.py: load_split)",
+    "load": "load(data_dir, split, lang) → (examples, skipped rows); span: also route= (tasks/lib/reading.py)",
 }
 OPTIONAL = {  # name: (default, who reads it)
     "HEAD": (None, "classify | choice | span | tag | mlm | dual; None: a retrieval task nothing trains (heads, loop)"),
@@ -28,9 +28,12 @@ OPTIONAL = {  # name: (default, who reads it)
     "TUNE_ON_DEV": (False, "retrieval: a threshold tuned on the dev gold before the test (BUCC)"),
     "SELECT": ("best", "best: the best dev state is kept; last: the final one (XTREME-R's XCOPA)"),
     "V2": (False, "span: unanswerable questions exist (SQuAD v2 scoring and decoding)"),
+    "QA_SCORER": ("squad", "span: its test answers' scorer, squad (v1.1/v2.0 script) or mlqa (tasks/lib/scoring.py)"),
     "FOLDER": (None, "its folder in XTREME's submission layout; None: its own name (tasks/lib/submission.py)"),
     "SUFFIX": ("tsv", "its submission files' extension: tsv, json or jsonl (tasks/lib/submission.py)"),
-    "encode": (None, "encode(examples, tokenizer, max_len) → features, several per example for QA windows"),
+    "TRAIN_SIZE": (None, "official training examples: a sweep's dry run without the data (studies/sweep.py: work)"),
+    "TRAIN_TOKENS": (None, "real tokens per training example, studies/tokens.py's (studies/sweep.py: work)"),
+    "encode": (None, "encode(examples, tokenizer, max_len) → features; span: windows, and route= (tasks/lib/qa.py)"),
     "evaluate": (None, "retrieval: evaluate(model, tok, cfg, examples, device, **tuned) → (metrics, guess, gold)"),
     "remask": (None, "MLM: a fresh mask per micro-batch, a pure function of (seed, epoch, batch)"),
 }

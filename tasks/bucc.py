@@ -21,6 +21,7 @@ METRIC = "f1"
 RETRIEVAL = True
 TUNE_ON_DEV = True  # `eval` first runs dev, then passes its threshold to the test evaluation
 LANGS = "de fr ru zh".split()
+FOLDER = "bucc2018"  # XTREME's submission folder (google-research/xtreme evaluate.py)
 K, MAX_LEN = 4, 512
 SPLIT = dict(dev="sample", test="training")
 
@@ -66,7 +67,9 @@ def mine(x, y, k=K, device="cpu"):
     used_x, used_y, out = set(), set(), []
     for s, i, j in sorted(candidates, key=lambda t: -t[0]):
         if i not in used_x and j not in used_y:
-            used_x.add(i), used_y.add(j), out.append((s, i, j))
+            used_x.add(i)
+            used_y.add(j)
+            out.append((s, i, j))
     return out
 
 

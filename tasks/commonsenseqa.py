@@ -12,6 +12,8 @@ CHOICES = 5
 METRIC = "accuracy"
 LANGS = ["en"]
 HPARAMS = dict(batch_size=16, epochs=2.0, max_len=128)
+TRAIN_SIZE = 9_741  # official training examples (SPEC §2-3; XTREME's Table 1): sweep --dry-run
+TRAIN_TOKENS = 112.7  # real tokens per training example: python -m studies.tokens
 FILES = {"train": "train_rand_split.jsonl", "dev": "dev_rand_split.jsonl"}
 
 

@@ -16,6 +16,8 @@ LANGS = ["en"]
 # XTREME-R's scripts/train_xcopa.sh for XLM-R large (its one reference; base: lr 2e-5): batch 2 x 16 accumulation,
 # 5 epochs, max length 128; run_xcopa.py's HF Trainer defaults: no warm-up, weight decay 0, the last state kept.
 HPARAMS = dict(lr=3e-5, batch_size=32, epochs=5.0, max_len=128, warmup=0.0, weight_decay=0.0)
+TRAIN_SIZE = 400  # official training examples (SPEC §2-3; XTREME's Table 1): sweep --dry-run
+TRAIN_TOKENS = 112.7  # commonsenseqa's (multiple choice: the nearest slice; not measured): studies/tokens.py
 SELECT = "last"  # the final state, not the best on dev (Trainer's load_best_model_at_end=False)
 FILES = {"train": "COPA/train.jsonl", "dev": "COPA/val.jsonl"}
 

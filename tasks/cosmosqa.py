@@ -15,6 +15,8 @@ CHOICES = 4
 METRIC = "accuracy"
 LANGS = ["en"]
 HPARAMS = dict(batch_size=16, epochs=2.0, max_len=256)
+TRAIN_SIZE = 25_262  # official training examples (SPEC §2-3; XTREME's Table 1): sweep --dry-run
+TRAIN_TOKENS = 470.3  # real tokens per training example: python -m studies.tokens
 FILES = {"train": "train.csv", "dev": "valid.csv"}
 COLUMNS = ["id", "context", "question", *(f"answer{j}" for j in range(CHOICES)), "label"]
 csv.field_size_limit(1 << 30)  # a long context is data: the default limit (128 KB) would stop the reader

@@ -13,6 +13,8 @@ CHOICES = 4
 METRIC = "accuracy"
 LANGS = ["en"]
 HPARAMS = dict(batch_size=16, epochs=2.0, max_len=128)
+TRAIN_SIZE = 39_905  # official training examples (SPEC §2-3; XTREME's Table 1): sweep --dry-run
+TRAIN_TOKENS = 470.3  # cosmosqa's (multiple choice: the nearest slice; not measured): studies/tokens.py
 FILES = {"train": "hellaswag_train.jsonl", "dev": "hellaswag_val.jsonl"}
 
 

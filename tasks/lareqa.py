@@ -28,6 +28,7 @@ from tasks.lib import metrics, reading, retrieval
 METRIC = "map@20"
 RETRIEVAL = True
 HEAD = "dual"
+SUFFIX = "json"  # submission: {query id: [ids, best first]}; labels: {query id: [relevant ids]}
 SELECT = "last"  # the reference trains its epochs and keeps the final state
 LANGS = "ar de el en es hi ru th tr vi zh".split()
 K, MAX_LEN = 20, 512  # none route

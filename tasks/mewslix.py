@@ -27,6 +27,7 @@ from tasks.lib import metrics, reading, retrieval
 METRIC = "map@20"
 RETRIEVAL = True
 HEAD = "dual"
+SUFFIX = "json"  # submission: {query id: [ids, best first]}; labels: {query id: [relevant ids]}
 SELECT = "last"
 LANGS = "ar de en es fa ja pl ro ta tr uk".split()
 K, MAX_LEN = 20, 64

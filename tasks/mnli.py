@@ -14,6 +14,8 @@ LABELS = ["entailment", "neutral", "contradiction"]
 METRIC = "accuracy"
 LANGS = ["en"]
 HPARAMS = dict(batch_size=32, epochs=2.0, max_len=256)  # SPEC §6 (the XNLI-on-MNLI recipe)
+TRAIN_SIZE = 392_702  # official training examples (SPEC §2-3; XTREME's Table 1): sweep --dry-run
+TRAIN_TOKENS = 46.2  # real tokens per training example: python -m studies.tokens
 FILES = {"train": "train.tsv", "dev": "dev_matched.tsv"}
 TRAIN_LANGS = "en ar bg de el es fr hi ru sw th tr ur vi zh".split()  # XNLI-MT-1.0 (SPEC §2)
 

@@ -16,6 +16,8 @@ METRIC = "f1"
 LANGS = ("af ar bg bn de el en es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr ms my nl pt ru sw ta te th "
          "tl tr ur vi yo zh qu pl uk az lt pa gu ro").split()
 HPARAMS = dict(batch_size=32, epochs=10.0, max_len=256)  # SPEC §6
+TRAIN_SIZE = 20_000  # official training examples (SPEC §2-3; XTREME's Table 1): sweep --dry-run
+TRAIN_TOKENS = 14.1  # real tokens per training example: python -m studies.tokens
 
 
 def read_conll(path, labels, prefix=""):

@@ -13,6 +13,8 @@ LABELS = ["different", "paraphrase"]
 METRIC = "accuracy"
 LANGS = "de en es fr ja ko zh".split()
 HPARAMS = dict(batch_size=32, epochs=5.0, max_len=256)  # SPEC §6
+TRAIN_SIZE = 49_401  # official training examples (SPEC §2-3; XTREME's Table 1): sweep --dry-run
+TRAIN_TOKENS = 62.6  # real tokens per training example: python -m studies.tokens
 FILES = {"train": "train.tsv", "dev": "dev_2k.tsv", "test": "test_2k.tsv"}
 encode = mnli.encode
 

@@ -14,6 +14,8 @@ CHOICES = 3
 METRIC = "accuracy"
 LANGS = ["en"]
 HPARAMS, SELECT = copa.HPARAMS, copa.SELECT  # XTREME-R trains SIQA with COPA's recipe (train_xcopa.sh)
+TRAIN_SIZE = 33_410  # official training examples (SPEC §2-3; XTREME's Table 1): sweep --dry-run
+TRAIN_TOKENS = 112.7  # commonsenseqa's (multiple choice: the nearest slice; not measured): studies/tokens.py
 FILES = {"train": "socialIQa_v1.4_trn.jsonl", "dev": "socialIQa_v1.4_dev.jsonl"}
 
 

@@ -10,6 +10,8 @@ from util import UserError
 from tasks.lib import reading
 
 HEAD, LABELS, METRIC, LANGS, HPARAMS = "classify", mnli.LABELS, "accuracy", ["en"], mnli.HPARAMS
+TRAIN_SIZE = 550_152  # official training examples (SPEC §2-3; XTREME's Table 1): sweep --dry-run
+TRAIN_TOKENS = 46.2  # mnli's (same input shape; not measured): studies/tokens.py
 FILES = {"train": "snli_1.0_train.jsonl", "dev": "snli_1.0_dev.jsonl"}
 encode = mnli.encode
 

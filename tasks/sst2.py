@@ -10,6 +10,7 @@ LABELS = ["negative", "positive"]
 METRIC = "accuracy"
 LANGS = ["en"]
 HPARAMS = dict(batch_size=32, epochs=2.0, max_len=128)
+TRAIN_SIZE = 67_349  # official training examples (SPEC §2-3; XTREME's Table 1): sweep --dry-run
 FILES = {"train": "train.tsv", "dev": "dev.tsv"}
 
 

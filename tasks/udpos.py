@@ -13,6 +13,8 @@ METRIC = "f1"
 LANGS = ("af ar bg de el en es et eu fa fi fr he hi hu id it ja kk ko mr nl pt ru ta te th tl tr ur vi yo "
          "zh lt pl uk wo ro").split()
 HPARAMS = dict(batch_size=32, epochs=10.0, max_len=256)  # SPEC §6
+TRAIN_SIZE = 21_253  # official training examples (SPEC §2-3; XTREME's Table 1): sweep --dry-run
+TRAIN_TOKENS = 22.8  # real tokens per training example: python -m studies.tokens
 encode = panx.encode
 
 

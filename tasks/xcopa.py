@@ -11,6 +11,7 @@ from util import UserError
 from tasks.lib import reading
 
 HEAD, CHOICES, METRIC = "choice", 2, "accuracy"
+SUFFIX = "jsonl"  # submission: {"label": choice} per line (XTREME-R)
 LANGS = "et ht id it qu sw ta th tr vi zh".split()
 TRAIN_ON = "copa"
 TRAIN_FIRST = "siqa"  # a stage of its own before COPA (XTREME-R's train_xcopa recipe)

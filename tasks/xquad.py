@@ -9,15 +9,16 @@ from tasks import squad_v1
 from tasks.lib import reading
 
 HEAD, METRIC, HPARAMS, V2 = "span", "f1", squad_v1.HPARAMS, False
+SUFFIX = "json"  # submission: {question id: answer text}; labels: SQuAD JSON
 LANGS = "ar de el en es hi ru th tr vi zh ro".split()  # ro: XTREME-R
 TRAIN_ON = "squad_v1"
 encode = squad_v1.encode
 
 
-def load(data_dir, split, lang="en"):
+def load(data_dir, split, lang="en", route="reference"):
     if split != "test":
-        return squad_v1.load(data_dir, split)  # English SQuAD v1.1: training and selection
+        return squad_v1.load(data_dir, split, route=route)  # English SQuAD v1.1: training and selection
     examples, skipped = squad_v1.read(reading.data_file(data_dir, "xquad", f"xquad.{lang}.json"))
     for e in examples:
-        e["align"] = lang != "zh"  # jiant: no get_final_text for zh (tasks/lib/heads.py: decode)
+        e["align"] = lang != "zh"  # jiant: no get_final_text for zh (tasks/lib/qa.py: decode)
     return examples, skipped

@@ -69,9 +69,8 @@ def test_squad_f1_when_both_sides_normalise_to_empty():
 
 def test_span_scoring_uses_mlqa_rules_for_mlqa_test_sets(tok):
     from tasks import mlqa
-    from tasks.lib import heads
     from tasks import get_task
-    from tasks.lib import scoring
+    from tasks.lib import qa, scoring
     context = "北京是中国的首都。"
     examples = [dict(id="q", question="首都?", context=context, answers=[(0, "北京")], impossible=False, lang="zh",
                      align=False)]  # as mlqa.load sets it for zh: jiant's pieces, not get_final_text's whole word
@@ -83,7 +82,7 @@ def test_span_scoring_uses_mlqa_rules_for_mlqa_test_sets(tok):
         end = next(k for k, (s, e) in enumerate(f["offsets"]) if s < 3 <= e) + f["first"]
         lg[start, 0], lg[end, 1] = 10.0, 10.0
         logits.append(lg)
-    predicted = heads.decode(context, features, logits, align=False)
+    predicted = qa.decode(context, features, logits, align=False)
     result = scoring.score(get_task("mlqa"), examples, features, logits)
     assert predicted.startswith("北京") and result == metrics.mlqa({0: predicted}, {0: ["北京"]}, "zh")
     assert 0 < result["f1"] < 100  # per-character F1: partial credit that SQuAD's whitespace rule would not give

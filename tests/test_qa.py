@@ -6,12 +6,11 @@ import torch
 from conftest import shared
 
 from tasks import commonsenseqa, cosmosqa, squad_v1, squad_v2
-from tasks.lib import heads, metrics
+from tasks.lib import metrics, qa
 
 
 @pytest.fixture(params=["reference", "offsets"])
-def route(request, monkeypatch):
-    monkeypatch.setattr(heads, "ROUTE", request.param)
+def route(request):
     return request.param
 
 
@@ -37,8 +36,8 @@ def test_real_files_parse_completely(data):
     assert len(ex) == 1190 and not skipped
 
 
-def gold_window(tok, e, answer):
-    features = heads.windows(tok, e["question"], e["context"], answer, 384)
+def gold_window(tok, e, answer, route):
+    features = qa.windows(tok, e["question"], e["context"], answer, 384, route)
     f = next(f for f in features if f["label"] != (0, 0))
     s, t = (x - f["first"] for x in f["label"])
     return features, e["context"][f["offsets"][s][0]:f["offsets"][t][1]]
@@ -54,7 +53,7 @@ def test_gold_spans_map_back_to_the_answer_text(tok, source, route):
     exceptions = 0
     for e in examples:
         for start, text in e["answers"]:
-            _, got = gold_window(tok, e, (start, text))
+            _, got = gold_window(tok, e, (start, text), route)
             if got != text:
                 exceptions += 1
                 assert text in got and len(got) - len(text) <= 12, (text, got)
@@ -62,8 +61,8 @@ def test_gold_spans_map_back_to_the_answer_text(tok, source, route):
                           ("reference", "squad_v2"): 2, ("reference", "xquad"): 74}[route, source[0]]
 
 
-def label_text(tok, e):
-    f = next(f for f in heads.windows(tok, e["question"], e["context"], e["answers"][0], 384) if f["label"] != (0, 0))
+def label_text(tok, e, route):
+    f = next(f for f in qa.windows(tok, e["question"], e["context"], e["answers"][0], 384, route) if f["label"] != (0, 0))
     s, t = (x - f["first"] for x in f["label"])
     return e["context"][f["offsets"][s][0]:f["offsets"][t][1]]
 
@@ -74,16 +73,15 @@ def label_text(tok, e):
     ("ar", "56e77cee00c9c71400d771a8", "بـــغورو،", "غورو"),  # affix: the prefix بـــ and the comma are one word
     ("en", "56f8720eaef2371900626092", "John C. Messenger", "John C. Messenger"),  # pieces match: 's trimmed
 ])
-def test_training_labels_move_to_whole_words(tok, monkeypatch, lang, qid, reference, offsets):
+def test_training_labels_move_to_whole_words(tok, lang, qid, reference, offsets):
     """HF squad.py: the answer's words, then _improve_answer_span's narrowest sub-span whose pieces equal
     the answer's own ("John C. Messenger" of "Messenger's"); --qa-decode offsets: tokens overlapping it."""
     e = next(e for e in squad_v1.read(shared("xquad", f"xquad.{lang}.json"))[0] if e["id"] == qid)
     for route, want in (("reference", reference), ("offsets", offsets)):
-        monkeypatch.setattr(heads, "ROUTE", route)
-        assert label_text(tok, e) == want, route
+        assert label_text(tok, e, route) == want, route
 
 
-def test_training_drops_an_answer_not_found_in_whole_words(tmp_path, monkeypatch, capsys):
+def test_training_drops_an_answer_not_found_in_whole_words(tmp_path, capsys):
     """HF squad.py drops a training example whose answer, whitespace collapsed, is not in its words: XQuAD-es
     "hasta el 30\xa0%" (a no-break space: one word "30\xa0%" for squad.py, two for Python's split)."""
     (tmp_path / "squad_v1").mkdir()
@@ -91,8 +89,13 @@ def test_training_drops_an_answer_not_found_in_whole_words(tmp_path, monkeypatch
     examples, _ = squad_v1.load(tmp_path, "train")
     assert len(examples) == 1189 and "572920d73f37b31900478056" not in {e["id"] for e in examples}
     assert "dropped 1 of 1190 examples" in capsys.readouterr().out
-    monkeypatch.setattr(heads, "ROUTE", "offsets")
-    assert len(squad_v1.load(tmp_path, "train")[0]) == 1190
+    assert len(squad_v1.load(tmp_path, "train", route="offsets")[0]) == 1190
+    from types import SimpleNamespace
+    from tasks import get_task
+    from tasks.lib.reading import load_split
+    for route, n in (("reference", 1189), ("offsets", 1190)):  # load_split passes --qa-decode down: no global
+        cfg = SimpleNamespace(data_dir=tmp_path, max_bad_rows=0.0, qa_decode=route)
+        assert len(load_split(cfg, get_task("squad_v1"), "train")) == n, route
 
 
 def fake_logits(features, v2_null=False):
@@ -114,8 +117,8 @@ def test_decoding_gold_spans_on_squad_v2(tok, data, route):
     predictions = {}
     for e in examples:
         answer = None if e["impossible"] else e["answers"][0]
-        features = heads.windows(tok, e["question"], e["context"], answer, 384)
-        predictions[e["id"]] = heads.decode(e["context"], features, fake_logits(features, e["impossible"]), v2=True)
+        features = qa.windows(tok, e["question"], e["context"], answer, 384, route)
+        predictions[e["id"]] = qa.decode(e["context"], features, fake_logits(features, e["impossible"]), route, v2=True)
     result = metrics.squad(predictions, {e["id"]: [t for _, t in e["answers"]] for e in examples}, v2=True)
     assert result == {"exact_match": 100.0, "f1": 100.0}
     assert all(p == next((t for _, t in e["answers"]), "") for e, p in zip(examples, predictions.values()))
@@ -147,11 +150,11 @@ def token(features, context, text, nth=0):
     # affix: "▁ثلاثة" and the bare "▁" split off the start of أخطاء → "ثلاثة", found: just that; offsets take أ
     ("ar", "ثلاثة أخطاء", "أخطاء", "ثلاثة", "ثلاثة أ"),
 ])
-def test_answer_text_hand_worked_on_real_xquad(tok, monkeypatch, lang, first, last, reference, offsets):
+def test_answer_text_hand_worked_on_real_xquad(tok, lang, first, last, reference, offsets):
     """One window; +10 at the span's start and end, -10 elsewhere: the span wins on both routes, and only
     its text differs — HF's get_final_text (reference) or the context's characters (offsets)."""
     c = squad_v1.read(shared("xquad", f"xquad.{lang}.json"))[0][0]["context"]
-    fs = heads.windows(tok, "q", c, None, 512)
+    fs = qa.windows(tok, "q", c, None, 512)
     s, e = token(fs, c, first), token(fs, c, last)
     if first == "NFL's":
         e = s + 1  # "▁NFL" "'"
@@ -159,17 +162,16 @@ def test_answer_text_hand_worked_on_real_xquad(tok, monkeypatch, lang, first, la
         e = s + 1  # "▁ثلاثة" "▁"
     lg = logits_at(fs, {(0, 0, s): 10.0, (0, 1, e): 10.0})
     for route, want in (("reference", reference), ("offsets", offsets)):
-        monkeypatch.setattr(heads, "ROUTE", route)
-        assert heads.decode(c, fs, lg) == want, route
+        assert qa.decode(c, fs, lg, route=route) == want, route
 
 
-def test_window_edge_and_max_context_hand_worked(tok, monkeypatch):
+def test_window_edge_and_max_context_hand_worked(tok):
     """XQuAD-en's first context in 160-token features: windows hold context tokens [0, 155), [128, 283),
     [256, 291). HF keeps a start only in its max-context window: the largest min(left, right) context
     + 0.01 × window length, the first window on ties — token 128 ("who") belongs to window 0 (min(128, 26)
     against 0), token 150 ("starting") to window 1 (min(150, 4) against 22)."""
     c = squad_v1.read(shared("xquad", "xquad.en.json"))[0][0]["context"]
-    fs = heads.windows(tok, "q", c, None, 160)
+    fs = qa.windows(tok, "q", c, None, 160)
     assert [(f["start"], len(f["offsets"])) for f in fs] == [(0, 155), (128, 155), (256, 35)]
     who, sacks, kony, ealy = token(fs, c, "who had"), token(fs, c, "sacks in"), token(fs, c, "Kony"), token(fs, c, "Ealy")
     assert (who, kony, ealy) == (128, 123, 125)
@@ -177,49 +179,44 @@ def test_window_edge_and_max_context_hand_worked(tok, monkeypatch):
     lg = logits_at(fs, {(1, 0, who): 10.0, (1, 1, sacks + 1): 10.0, (0, 0, kony): 4.0, (0, 1, ealy + 1): 4.0})
     expected = {"reference": "Kony Ealy", "offsets": "who had 5 sacks"}
     for route, want in expected.items():
-        monkeypatch.setattr(heads, "ROUTE", route)
-        assert heads.decode(c, fs, lg) == want, route
+        assert qa.decode(c, fs, lg, route=route) == want, route
     # max-context: "starting linebackers" scores 20 in window 0, "starting line" 12 in window 1
     st = token(fs, c, "starting")
     lg = logits_at(fs, {(0, 0, st): 10.0, (0, 1, st + 3): 10.0, (1, 0, st): 6.0, (1, 1, st + 1): 6.0})
     for route, want in {"reference": "starting line", "offsets": "starting linebackers"}.items():
-        monkeypatch.setattr(heads, "ROUTE", route)
-        assert heads.decode(c, fs, lg) == want, route
+        assert qa.decode(c, fs, lg, route=route) == want, route
 
 
-def test_reference_n_best_ranks_all_positions_and_zh_skips_alignment(tok, monkeypatch):
+def test_reference_n_best_ranks_all_positions_and_zh_skips_alignment(tok):
     """HF's top-20 starts are taken over every position before the filter: 20 question/special positions
     above the context leave no valid span ("empty", HF's nonce); offsets rank context tokens only. zh
     (align=False, jiant): the detokenized pieces; aligned, BERT splits every CJK character, so the
     whole whitespace word comes back."""
     c = squad_v1.read(shared("xquad", "xquad.en.json"))[0][0]["context"]
-    fs = heads.windows(tok, "How many points did the Panthers defense surrender in the regular season?", c, None, 384)
+    fs = qa.windows(tok, "How many points did the Panthers defense surrender in the regular season?", c, None, 384)
     k = fs[0]["first"]
     assert k == 20  # <s>, 17 question tokens, </s></s>
     lg = torch.full((len(fs[0]["ids"]), 2), -10.0)
     lg[:20, 0] = 20.0  # <s>, the question and the separators
     lg[k + 20, 0], lg[k + 21, 1] = 5.0, 5.0  # a context span
-    monkeypatch.setattr(heads, "ROUTE", "reference")
-    assert heads.decode(c, fs, [lg]) == "empty"
-    monkeypatch.setattr(heads, "ROUTE", "offsets")
-    assert heads.decode(c, fs, [lg]) == c[fs[0]["offsets"][20][0]:fs[0]["offsets"][21][1]]
-    monkeypatch.setattr(heads, "ROUTE", "reference")
+    assert qa.decode(c, fs, [lg], route="reference") == "empty"
+    assert qa.decode(c, fs, [lg], route="offsets") == c[fs[0]["offsets"][20][0]:fs[0]["offsets"][21][1]]
     zh = "他说，“北京是首都”。 Then"
-    fz = heads.windows(tok, "q", zh, None, 64)
+    fz = qa.windows(tok, "q", zh, None, 64)
     s = token(fz, zh, "北京")
     lg = logits_at(fz, {(0, 0, s): 10.0, (0, 1, s): 10.0})
     assert fz[0]["vocab"][fz[0]["ids"][fz[0]["first"] + s]] == "北京"
-    assert heads.decode(zh, fz, lg, align=False) == "北京"
-    assert heads.decode(zh, fz, lg) == "他说，“北京是首都”。"
+    assert qa.decode(zh, fz, lg, align=False) == "北京"
+    assert qa.decode(zh, fz, lg) == "他说，“北京是首都”。"
 
 
 def test_long_context_becomes_several_windows_and_decodes_across_them(tok):
     context = " ".join(f"word{i}" for i in range(600)) + " The answer is Paris. " + "filler " * 50
     start = context.index("Paris")
-    features = heads.windows(tok, "What is the answer?", context, (start, "Paris"), max_len=128)
+    features = qa.windows(tok, "What is the answer?", context, (start, "Paris"), max_len=128)
     assert len(features) > 5 and sum(f["label"] != (0, 0) for f in features) >= 1
     assert all(len(f["ids"]) <= 128 for f in features)
-    assert heads.decode(context, features, fake_logits(features)) == "Paris"
+    assert qa.decode(context, features, fake_logits(features)) == "Paris"
 
 
 def test_official_squad_scoring_hand_checked():
@@ -270,6 +267,6 @@ def test_all_no_answer_predictions_on_the_squad_v2_slice(data):
 
 def test_a_huge_qa_context_is_one_line_not_gigabytes(tok):
     from util import UserError
-    from tasks.lib.heads import MAX_CONTEXT, windows
+    from tasks.lib.qa import MAX_CONTEXT, windows
     with pytest.raises(UserError, match="characters \\(over 200,000"):
         windows(tok, "Who?", "word " * (MAX_CONTEXT // 5 + 1))

@@ -9,6 +9,7 @@ import yaml
 import chain.train
 import xstilts
 from data_scripts import demo
+from tasks import get_task, task_names
 
 
 @pytest.fixture(scope="module")
@@ -227,11 +228,15 @@ def test_empty_or_contradictory_stage_is_refused(world, tmp_path, capsys, flags)
     assert "--stage: give one stage name" in capsys.readouterr().err and not (tmp_path / "runs").exists()
 
 
-def test_dry_run_token_table_is_what_studies_tokens_measures():
-    from studies import sweep, tokens
+def test_dry_run_token_counts_are_what_studies_tokens_measures():
+    """Each measured task file's TRAIN_TOKENS is studies/tokens.py's number; every task with an official size has
+    a token count, its own or (not measured) one of the measured tasks'."""
+    from studies import tokens
     measured = {task: round(mean, 1) for task, (_, _, mean) in tokens.measure().items()}
-    assert measured == sweep.TOKENS
-    assert set(sweep.PROXY.values()) <= set(sweep.TOKENS) and set(sweep.TOKENS) <= set(sweep.SIZES)
+    assert measured == {task: get_task(task).TRAIN_TOKENS for task in measured}
+    sized = [get_task(n) for n in task_names() if get_task(n).TRAIN_SIZE]
+    assert {t.TRAIN_TOKENS for t in sized if t.NAME != "sst2"} <= set(measured.values())  # SST-2: none
+    assert all(get_task(task).TRAIN_SIZE for task in measured)
 
 
 def test_missing_data_of_a_later_stage_stops_before_any_training(world, tmp_path, monkeypatch, capsys):

@@ -104,7 +104,8 @@ def map_at_k(ranked, relevant, k=20):
 
 PUNCT = {chr(i) for i in range(sys.maxunicode + 1) if unicodedata.category(chr(i)).startswith("P")} \
     | set(string.punctuation)
-ARTICLES = dict(en=r"\b(a|an|the)\b", es=r"\b(un|una|unos|unas|el|la|los|las)\b", vi=r"\b(của|là|cái|chiếc|những)\b",
+ARTICLES = dict(en=r"\b(a|an|the)\b", es=r"\b(un|una|unos|unas|el|la|los|las)\b",
+                vi=r"\b(của|là|cái|chiếc|những)\b",
                 de=r"\b(ein|eine|einen|einem|eines|einer|der|die|das|den|dem|des)\b",
                 ar="ال")  # MLQA's own script removes every "ال", not only the prefix: reproduced as scored
 
@@ -139,4 +140,5 @@ def macro_f1(pred, gold):
     (scikit-learn's f1_score(average="macro")); SPEC §7.3 asks for F1 on XTREME-R classification."""
     if len(pred) != len(gold) or not gold:
         raise ValueError(f"macro F1: {len(pred)} predictions for {len(gold)} gold labels")
-    return sum(binary_f1(pred, gold, positive=c) for c in sorted(set(gold) | set(pred), key=str)) / len(set(gold) | set(pred))
+    classes = sorted(set(gold) | set(pred), key=str)
+    return sum(binary_f1(pred, gold, positive=c) for c in classes) / len(classes)

@@ -89,7 +89,8 @@ def check_skipped(examples, skipped, max_share, what, notes=None):
 def load_split(cfg, task, split, lang="en", notes=None):
     """A task's examples of one split and language (cfg: data_dir, max_bad_rows, qa_decode); malformed rows
     tolerated are appended to `notes`."""
-    from tasks.lib import heads
-    heads.ROUTE = cfg.qa_decode  # QA labels and answer text (tasks/lib/heads.py): every command loads its data here
-    examples, skipped = task.load(cfg.data_dir, split, lang)
+    if task.HEAD == "span":  # --qa-decode: which training answers QA can label (tasks/squad_v1.py: keep_found)
+        examples, skipped = task.load(cfg.data_dir, split, lang, route=cfg.qa_decode)
+    else:
+        examples, skipped = task.load(cfg.data_dir, split, lang)
     return check_skipped(examples, skipped, cfg.max_bad_rows, f"{task.NAME} {split} {lang}", notes)

@@ -49,23 +49,23 @@ def embed(model, tok, lines, layer, how="mean", max_len=512, batch_size=32, dtyp
     return out
 
 
-def nearest(queries, keys, device="cpu", budget=2 ** 26):
-    """Cosine 1-NN: for each query row the index of the most similar key row (first on ties). Queries go
-    in chunks of budget // len(keys) rows: the score block stays under `budget` floats (256 MB) at any pool size."""
-    k = torch.nn.functional.normalize(torch.as_tensor(keys, device=device).float(), dim=1)  # (K, H)
-    out, chunk = [], max(1, budget // max(1, len(k)))
+def similarities(queries, keys, device="cpu", budget=2 ** 26):
+    """Cosine similarities of query rows against every key row, in blocks (chunk, K) of budget // len(keys)
+    query rows: a block stays under `budget` floats (256 MB) at any pool size."""
+    keys = torch.nn.functional.normalize(torch.as_tensor(keys, device=device).float(), dim=1)  # (K, H)
+    chunk = max(1, budget // max(1, len(keys)))
     for s in range(0, len(queries), chunk):
         q = torch.nn.functional.normalize(torch.as_tensor(queries[s:s + chunk], device=device).float(), dim=1)
-        out.append((q @ k.T).argmax(1).cpu())  # (chunk,)
-    return torch.cat(out).numpy()
+        yield q @ keys.T  # (chunk, K)
+
+
+def nearest(queries, keys, device="cpu", budget=2 ** 26):
+    """Cosine 1-NN: for each query row the index of the most similar key row, first on ties (argmax's rule;
+    topk's order among ties is unspecified, and Tatoeba's duplicate sentences tie exactly)."""
+    return torch.cat([block.argmax(1).cpu() for block in similarities(queries, keys, device, budget)]).numpy()
 
 
 def topk(queries, keys, k, device="cpu", budget=2 ** 26):
-    """Cosine top-k (values, indices), each (len(queries), k) on the CPU, best first; chunked like nearest."""
-    keys = torch.nn.functional.normalize(torch.as_tensor(keys, device=device).float(), dim=1)  # (K, H)
-    vals, idx, chunk = [], [], max(1, budget // max(1, len(keys)))
-    for s in range(0, len(queries), chunk):
-        q = torch.nn.functional.normalize(torch.as_tensor(queries[s:s + chunk], device=device).float(), dim=1)
-        v, i = torch.topk(q @ keys.T, min(k, len(keys)), dim=1)  # (chunk, k)
-        vals.append(v.cpu()), idx.append(i.cpu())
-    return torch.cat(vals), torch.cat(idx)
+    """Cosine top-k (values, indices), each (len(queries), k) on the CPU, best first."""
+    best = [torch.topk(block, min(k, block.shape[1]), dim=1) for block in similarities(queries, keys, device, budget)]
+    return torch.cat([v.cpu() for v, _ in best]), torch.cat([i.cpu() for _, i in best])

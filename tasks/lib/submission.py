@@ -1,8 +1,8 @@
 """The XTREME / XTREME-R submission folder, and its scorer (`xstilts.py score`), mirroring the official
 google-research/xtreme evaluate.py (XTREME; its XTREME-R tables for xtreme-r).
 
-Layout: <folder>/<task>/test-<lang>.<ext>, predictions and gold labels alike. Task folders use XTREME's names
-(bucc2018 for tasks/bucc.py). Formats:
+Layout: <folder>/<task>/test-<lang>.<ext>, predictions and gold labels alike; a task file's FOLDER names its
+folder (XTREME's: bucc2018 for tasks/bucc.py) and its SUFFIX the extension. Formats:
   tsv: one label per line (xnli, pawsx), the retrieved row per English sentence, English sorted by text
        (tatoeba), `src_id<TAB>en_id` per mined pair (bucc2018), one tag per line with a blank line after each
        sentence (udpos, panx);
@@ -11,7 +11,8 @@ Layout: <folder>/<task>/test-<lang>.<ext>, predictions and gold labels alike. Ta
   jsonl: {"label": choice} per line (xcopa).
 Scores: per task {metric: {lang: value}}, avg_<metric> (mean over the suite's languages), avg_metric (QA:
 (EM + F1) / 2, else F1, accuracy or mAP@20); per category, and all_task, when all their tasks are present
-(`langs=`: some languages only, marked "partial", no category or all_task). per_language(): the table to print.
+(`langs=`: some languages only, marked "partial", no category or all_task); a task no suite lists (a new target,
+named with tasks=) is scored on its LANGS beside them. per_language(): the table to print.
 LAReQA: the official tables list no languages for it; here it is scored per question language (mAP@20
 against the pool of all 11 languages) and averaged, which equals XTREME's pooled mean up to the few
 questions whose answer lies in no sentence. XTREME-R's all_task: evaluate.py's mean of every task's avg_metric
@@ -23,7 +24,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from util import UserError
-from tasks.lib import metrics
+from tasks import get_task, task_names
+from tasks.lib import scoring
 
 _36 = "ar he vi id jv tl eu ml ta te af nl de el bn hi mr ur fa fr it pt es bg ru ja ka ko th sw zh kk tr et fi hu"
 _UD = "af ar bg de el en es et eu fa fi fr he hi hu id it ja kk ko mr nl pt ru ta te th tl tr ur vi yo zh"
@@ -44,31 +46,42 @@ SUITES = {  # suite → ({task: languages}, {category: tasks}); the official eva
                  dict(classification=["xnli", "xcopa"], tagging=["udpos", "panx"], qa=["xquad", "mlqa", "tydiqa"],
                       retrieval=["tatoeba", "mewslix"], multi_choice=["xcopa"])),
 }
-FOLDER = dict(bucc="bucc2018")  # tasks/<name>.py → XTREME's folder name
 SQUAD_TUNED = ("tatoeba", "lareqa")  # XTREME-R evaluates these with the encoder fine-tuned on SQuAD v1.1
-QA, RANKED = ("xquad", "mlqa", "tydiqa"), ("mewslix", "lareqa")
 
 
-def folder(task):
-    return FOLDER.get(task, task)
+def _task(name):
+    """The task file of a task name or its submission folder (its FOLDER); None for a folder no task names."""
+    if name in task_names():
+        return get_task(name)
+    return next((t for t in map(get_task, task_names()) if t.FOLDER == name), None)
+
+
+def folder(name):
+    """A task's folder in the submission layout: its FOLDER (bucc: bucc2018), else its name."""
+    return get_task(name).FOLDER if name in task_names() else name
 
 
 def task_of(name):
-    return {v: k for k, v in FOLDER.items()}.get(name, name)
+    """The task whose submission folder this is."""
+    task = _task(name)
+    return task.NAME if task else name
 
 
-def suffix(task):
-    return "json" if task in QA + RANKED else "jsonl" if task == "xcopa" else "tsv"
+def suffix(name):
+    """The extension of a task's (or its folder's) submission files: its SUFFIX."""
+    task = _task(name)
+    return task.SUFFIX if task else "tsv"
 
 
 def render(task, value, gold=False):
-    """A prediction (or gold) object of chain/train.py decode / a retrieval task → the file's text."""
-    if task in QA and gold:  # SQuAD JSON, all the official reader needs
+    """A prediction (or gold) object of tasks/lib/scoring.py decode / a retrieval task → the file's text."""
+    t = _task(task)
+    if scoring.kind(t) == "answers" and gold:  # SQuAD JSON, all the official reader needs
         qas = [dict(id=q, answers=[dict(text=t) for t in texts]) for q, texts in value.items()]
         value = dict(data=[dict(paragraphs=[dict(qas=qas)])])
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False) + "\n"
-    if task == "xcopa":
+    if t.SUFFIX == "jsonl":
         return "".join(json.dumps(dict(label=int(v))) + "\n" for v in value)
     if value and isinstance(value[0], list):  # tags: a blank line after each sentence
         return "".join("".join(f"{t}\n" for t in s) + "\n" for s in value)
@@ -78,83 +91,102 @@ def render(task, value, gold=False):
 def read(path, task):
     """One submission file → the object the metric takes (the official readers): UTF-8 (a BOM dropped), trailing
     blank lines are no rows; a file of another shape (or value types) is one line naming it."""
+    t = _task(task)
+    how = scoring.kind(t)
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:  # 10: the line feed
         raise UserError(f"{path}:{raw.count(10, 0, e.start) + 1}: not UTF-8 ({e.reason}); write it as UTF-8.") from None
     try:
-        if task in QA + RANKED:
-            data = json.loads(text)
-            gold = task in QA and isinstance(data, dict) and "data" in data  # SQuAD JSON, else {id: answer text}
-            if gold:
-                data = {qa["id"]: [a["text"] for a in qa["answers"]] for art in data["data"] for p in art["paragraphs"]
-                        for qa in p["qas"]}
-            want = "answer text" if task in QA and not gold else "[ids or texts]"
-            if not isinstance(data, dict):
-                raise ValueError(f"a JSON {type(data).__name__}; expected {{id: {want}}}")
-            for k, v in data.items():
-                if not (isinstance(v, str) if want == "answer text" else
-                        isinstance(v, list) and all(isinstance(x, str) for x in v)):
-                    raise ValueError(f"{k!r:.60}: {v!r:.60}; expected {{id: {want}}}")
-            return data
-        if task == "xcopa":
+        if t.SUFFIX == "json":
+            return _read_json(text, how)
+        if t.SUFFIX == "jsonl":
             labels = [json.loads(line)["label"] for line in text.splitlines() if line.strip()]
-            bad = [v for v in labels if str(v) not in ("0", "1")]  # "1" and 1 are the same choice
+            choices = [str(i) for i in range(t.CHOICES)]
+            bad = [v for v in labels if str(v) not in choices]  # "1" and 1 are the same choice
             if bad:
-                raise ValueError(f"label {bad[0]!r:.40} is not 0 or 1")
+                raise ValueError(f"label {bad[0]!r:.40} is not {' or '.join(choices)}")
             return [int(v) for v in labels]
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise UserError(f"{path}: not the {task} layout ({e}); see tasks/lib/submission.py.") from None
     text = text.rstrip()  # trailing blank lines are not predictions
-    if task in ("udpos", "panx"):  # one or more blank lines end a sentence
+    if how == "tags":  # one or more blank lines end a sentence
         return [[t.strip() for t in s.splitlines() if t.strip()] for s in re.split(r"\n\s*\n", text) if s.strip()]
-    return [line.strip() for line in text.splitlines() if line.strip() or task != "bucc2018"]
+    return [line.strip() for line in text.splitlines() if line.strip() or how != "pairs"]
+
+
+def _read_json(text, how):
+    """{id: answer text} (answers' predictions; their gold: SQuAD JSON) or {id: [ids or texts]} (ranked)."""
+    data = json.loads(text)
+    gold = how == "answers" and isinstance(data, dict) and "data" in data  # SQuAD JSON, else {id: answer text}
+    if gold:
+        data = {qa["id"]: [a["text"] for a in qa["answers"]] for art in data["data"] for p in art["paragraphs"]
+                for qa in p["qas"]}
+    want = "answer text" if how == "answers" and not gold else "[ids or texts]"
+    if not isinstance(data, dict):
+        raise ValueError(f"a JSON {type(data).__name__}; expected {{id: {want}}}")
+    for k, v in data.items():
+        if want == "answer text":
+            fits = isinstance(v, str)
+        else:
+            fits = isinstance(v, list) and all(isinstance(x, str) for x in v)
+        if not fits:
+            raise ValueError(f"{k!r:.60}: {v!r:.60}; expected {{id: {want}}}")
+    return data
 
 
 def score_file(task, lang, pred, gold, where):
-    """The official metric of one (task, language)."""
-    if task in QA:
+    """The official metric of one (task folder, language): the files' rows checked against each other, then
+    scored as every other path scores (tasks/lib/scoring.py: official)."""
+    t = _task(task)
+    how = scoring.kind(t)
+    if how == "answers":
         missing = [q for q in gold if q not in pred]
         if missing:  # the official scripts score an unanswered question 0; say so
             print(f"note: {where}: {len(missing)} of {len(gold)} questions unanswered (scored 0), e.g. {missing[0]}")
         pred = {q: pred.get(q, "") for q in gold}
-        return metrics.mlqa(pred, gold, lang) if task == "mlqa" else metrics.squad(pred, gold)
-    if task in RANKED:
-        return {"map@20": metrics.map_at_k(pred, gold, 20)}
-    if task == "bucc2018":
-        p, g = {tuple(x.split("\t")) for x in pred}, {tuple(x.split("\t")) for x in gold}
-        tp = len(p & g)
-        prec, rec = (100.0 * tp / len(p), 100.0 * tp / len(g)) if tp else (0.0, 0.0)
-        return {"f1": 2 * prec * rec / (prec + rec) if tp else 0.0, "precision": prec, "recall": rec}
-    if len(pred) != len(gold):
-        raise UserError(f"{where}: {len(pred)} predictions for {len(gold)} gold {'sentences' if task in ('udpos', 'panx') else 'rows'}; "
+    if how in ("tags", "labels") and len(pred) != len(gold):
+        rows = "sentences" if how == "tags" else "rows"
+        raise UserError(f"{where}: {len(pred)} predictions for {len(gold)} gold {rows}; "
                         "one per test example, in the test file's order.")
-    if task in ("udpos", "panx"):
+    if how == "tags":
         bad = next((i for i, (p, g) in enumerate(zip(pred, gold)) if len(p) != len(g)), None)
         if bad is not None:
             raise UserError(f"{where}: sentence {bad + 1} has {len(pred[bad])} tags for {len(gold[bad])} words.")
-        return metrics.chunk_prf(gold, pred)
-    return {"accuracy": metrics.accuracy(pred, gold)}
+    return scoring.official(t, pred, gold, lang)
+
+
+def languages(suite, name):
+    """The languages a suite scores a task folder on: its official table's; a task file no suite lists (a new
+    target) is scored on its LANGS, outside the categories and all_task; None for any other folder."""
+    table = SUITES[suite][0]
+    if name in table:
+        return table[name]
+    listed = {t for table, _ in SUITES.values() for t in table}
+    task = _task(name)
+    return list(task.LANGS) if task and name not in listed else None
 
 
 def score(predictions, labels, suite, tasks=None, langs=None, out=None):
     """Score a submission folder against a label folder → the official JSON (categories, all_task, tasks), also
     written to `out` when given. langs: only these languages; the result is then marked partial and holds no
     category or all_task."""
-    langs_of, groups = SUITES[suite]
+    table, groups = SUITES[suite]
     pred_dir, gold_dir, out = Path(predictions), Path(labels), out and Path(out)
     for d, flag in ((pred_dir, "--predictions"), (gold_dir, "--labels")):
         if not d.is_dir():
             raise UserError(f"{flag} {d}: no such folder.")
     if out and out.is_dir():  # said before any work
         raise UserError(f"--out {out}: is a folder; give a file name such as {out / 'scores.json'}.")
-    chosen = tasks or [t for t in langs_of if (pred_dir / t).is_dir()]
-    unknown = [t for t in chosen if t not in langs_of]
-    if unknown or not chosen:
-        raise UserError(f"--tasks: {suite} has no {', '.join(unknown)}; its tasks are {' '.join(langs_of)}."
-                        if unknown else f"{pred_dir}: holds no {suite} task folder ({' '.join(langs_of)}).")
-    absent = [t for t in langs_of if t not in chosen]
+    chosen = tasks or [t for t in table if (pred_dir / t).is_dir()]
+    langs_of = {t: languages(suite, t) for t in chosen}
+    unknown = [t for t in chosen if langs_of[t] is None]
+    if unknown:
+        raise UserError(f"--tasks: {suite} has no {', '.join(unknown)}; its tasks are {' '.join(table)}.")
+    if not chosen:
+        raise UserError(f"{pred_dir}: holds no {suite} task folder ({' '.join(table)}).")
+    absent = [t for t in table if t not in chosen]
     if absent and not tasks:
         print(f"note: {pred_dir} has no {' '.join(absent)} folder: not scored, so no all_task score (nor a category "
               "missing one) is given.")
@@ -179,12 +211,15 @@ def score(predictions, labels, suite, tasks=None, langs=None, out=None):
                 per[m][lg] = v
         s = dict(per)
         s.update({f"avg_{m}": sum(v.values()) / len(v) for m, v in per.items()})
-        s["avg_metric"] = ((s["avg_exact_match"] + s["avg_f1"]) / 2 if task in QA else
-                           s.get("avg_f1", s.get("avg_accuracy", s.get("avg_map@20"))))
+        if scoring.kind(_task(task)) == "answers":  # QA: (EM + F1) / 2
+            s["avg_metric"] = (s["avg_exact_match"] + s["avg_f1"]) / 2
+        else:
+            s["avg_metric"] = s.get("avg_f1", s.get("avg_accuracy", s.get("avg_map@20")))
         detail[task] = s
     overall = {}
-    if set(SUITES[suite][0]) <= set(detail) and not langs:
-        overall["all_task"] = sum(detail[t]["avg_metric"] for t in detail) / len(detail)
+    if set(table) <= set(detail) and not langs:  # the suite's tasks only: a new target stands beside it
+        suite_tasks = [t for t in detail if t in table]
+        overall["all_task"] = sum(detail[t]["avg_metric"] for t in suite_tasks) / len(suite_tasks)
     for group, members in groups.items():
         if set(members) <= set(detail) and not langs:
             overall[group] = sum(detail[t]["avg_metric"] for t in members) / len(members)
