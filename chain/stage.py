@@ -16,7 +16,7 @@ from chain.train import load_data, predict
 from model.load import load_model
 from model.tokenizer import Tokenizer
 from tasks import get_task
-from tasks.lib import submission
+from tasks.lib import batching, submission
 from tasks.lib.heads import make_head
 from tasks.lib.reading import load_split
 from tasks.lib.scoring import decode, measure
@@ -138,10 +138,10 @@ def evaluate(cfg, task_name, run_or_model, langs):
                 tuned = dict(threshold=dev["threshold"])
             results[lang], guess, gold = task.evaluate(model, tok, cfg, examples, device, **tuned)
         else:
-            feats = task.encode(examples, tok, cfg.max_len)
+            feats = batching.features(task, examples, tok, cfg.max_len, cfg.qa_decode)
             pred = predict(model, head, feats, tok.pad_id, cfg.eval_batch_size, cfg.dtype, device, cfg.bucket,
                            cfg.max_len)
-            guess, gold = decode(task, examples, feats, pred)
+            guess, gold = decode(task, examples, feats, pred, cfg.qa_decode)
             results[lang] = measure(task, examples, guess, gold)
         for kind, value in (("predictions", guess), ("labels", gold)):
             name = f"{kind}/{folder}/test-{lang}.{submission.suffix(folder)}"

@@ -111,7 +111,8 @@ def make_jobs(cfg, tasks, data, model, tok, device, head_from):
     jobs = {}
     for name, task in tasks.items():
         train_task, train, dev = data[name]
-        train_f, dev_f = train_task.encode(train, tok, cfg.max_len), task.encode(dev, tok, cfg.max_len)
+        train_f = batching.features(train_task, train, tok, cfg.max_len, cfg.qa_decode)
+        dev_f = batching.features(task, dev, tok, cfg.max_len, cfg.qa_decode)
         labels = [f["label"] for f in dev_f if isinstance(f["label"], int)]
         jobs[name] = Job(task, train_f, [batching.length(f) for f in train_f], dev, dev_f,
                          make_head(task, model.config.hidden_size, model).to(device), train_task.remask,
@@ -169,7 +170,7 @@ def dev_scores(cfg, jobs, model, tok, device):
     for name, job in jobs.items():
         pred = predict(model, job.head, job.dev_f, tok.pad_id, cfg.eval_batch_size, cfg.dtype, device, cfg.bucket,
                        cfg.max_len)
-        dev[name] = score(job.task, job.dev, job.dev_f, pred)
+        dev[name] = score(job.task, job.dev, job.dev_f, pred, cfg.qa_decode)
     return dev, sum(dev[n][job.task.METRIC] for n, job in jobs.items()) / len(jobs)
 
 

@@ -270,3 +270,31 @@ def test_a_huge_qa_context_is_one_line_not_gigabytes(tok):
     from tasks.lib.qa import MAX_CONTEXT, windows
     with pytest.raises(UserError, match="characters \\(over 200,000"):
         windows(tok, "Who?", "word " * (MAX_CONTEXT // 5 + 1))
+
+
+def test_qa_decode_reaches_labels_and_answers_in_training_and_eval(tmp_path, tiny_dir, monkeypatch):
+    """--qa-decode travels as an argument (no module global): the windows' labels and the decoded answers of the
+    loop's selection and of `eval` all follow the route given on the command line."""
+    import xstilts
+    from tasks.lib import qa
+    from test_every_task import FIXTURES
+    for rel, text in FIXTURES["xquad"].items():
+        (tmp_path / "data" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "data" / rel).write_text(text, encoding="utf-8")
+    import inspect
+    seen = []
+
+    def spy(name, real):
+        def call(*a, **k):
+            seen.append((name, inspect.signature(real).bind(*a, **k).arguments.get("route", "reference")))
+            return real(*a, **k)
+        monkeypatch.setattr(qa, name, call)
+    spy("windows", qa.windows)
+    spy("decode", qa.decode)
+    common = ["--data-dir", str(tmp_path / "data"), "--runs-dir", str(tmp_path / "runs"), "--dtype", "fp32",
+              "--qa-decode", "offsets", "--max-len", "64"]
+    assert xstilts.main(["target", "--task", "xquad", "--init", str(tiny_dir), "--name", "t", "--max-steps", "1",
+                         "--batch-size", "2", "--eval-examples", "2", *common]) == 0
+    assert xstilts.main(["eval", "--target", "xquad", "--init", str(tmp_path / "runs" / "t"), "--langs", "de",
+                         "--name", "e", *common]) == 0
+    assert {kind for kind, _ in seen} == {"windows", "decode"} and {route for _, route in seen} == {"offsets"}, seen

@@ -55,3 +55,11 @@ def collate(features, rows, pad_id, device, bucket=0, cap=None):
     if device.type == "cuda":  # pinned host memory: the copies overlap with GPU work
         ids, mask, labels = ids.pin_memory(), mask.pin_memory(), labels.pin_memory()
     return (t.to(device, non_blocking=True) for t in (ids, mask, labels))
+
+
+def features(task, examples, tok, max_len, route="reference"):
+    """task.encode: a list of features per example; span tasks also take --qa-decode's route (which tokens label
+    an answer in a window: tasks/lib/qa.py)."""
+    if task.HEAD == "span":
+        return task.encode(examples, tok, max_len, route=route)
+    return task.encode(examples, tok, max_len)
