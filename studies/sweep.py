@@ -348,7 +348,8 @@ def sweep(config, dry_run_only=False, plan_file=None, stage=None, runs_dir="runs
     root = Path(study["base"].get("runs_dir", runs_dir)) / study["name"]
     cell_list, plans = plan(study, root, str(config))
     if dry_run_only or plan_file:
-        dry_run(study, root, cell_list, plans) if dry_run_only else None
+        if dry_run_only:
+            dry_run(study, root, cell_list, plans)
         return write_plan(study, root, plans, plan_file, config) if plan_file else None
     chosen = [s for stages, _ in plans.values() for s in stages]
     if stage:  # one line of --plan: that stage alone (its inputs must be finished)

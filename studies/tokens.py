@@ -1,9 +1,9 @@
 """Mean real tokens per training example of each task, measured on the real slices in ../shared/data with
 the real XLM-R tokenizer, through each task's own encode (QA: every doc-stride window; multiple choice: every
-choice) at its HPARAMS max_len. `sweep --dry-run` uses these numbers (studies/sweep.py TOKENS) to estimate
+choice) at its HPARAMS max_len. `sweep --dry-run` uses these numbers (each task file's TRAIN_TOKENS) to estimate
 GPU-hours when the training data is not on the machine; re-measure with
 
-    python -m studies.tokens            # prints the table and the TOKENS dict
+    python -m studies.tokens            # prints the table and each task's TRAIN_TOKENS
 
 English slices where there are some; German ones stand in for MNLI (XNLI-de pairs) and PAWS-X (PAWS-X-de).
 """
@@ -57,4 +57,5 @@ if __name__ == "__main__":
     print("| task | measured on (../shared/data) | examples | real tokens per training example |\n|---|---|---|---|")
     for task, (src, n, mean) in result.items():
         print(f"| {task} | {src} | {n:,} | {mean:.1f} |")
-    print("TOKENS = " + repr({t: round(m, 1) for t, (_, _, m) in result.items()}))
+    for task, (_, _, mean) in result.items():
+        print(f"tasks/{task}.py: TRAIN_TOKENS = {mean:.1f}")
