@@ -25,6 +25,10 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 import util
+from chain import config
+from chain.config import CHOICES, Config, explained, merge, read_yaml
+from tasks import get_task, task_names
+from tasks.lib.reading import check_skipped
 from util import UserError
 
 
@@ -47,20 +51,17 @@ def read_lines(path):
 
 def given(args):
     """The Config fields the user set on the command line."""
-    from chain.config import Config
     return {f.name: getattr(args, f.name) for f in fields(Config) if getattr(args, f.name, None) is not None}
 
 
 def resolve(args, task_name, yaml_values=None):
     """Config for one stage: dataclass < the task's HPARAMS < YAML < flags given on the command line."""
-    from chain.config import resolve as layered
     yaml_layer = (yaml_values or {}, getattr(args, "config", None) or "config")
-    return layered(task_name, yaml_layer, (given(args), "command line"))
+    return config.resolve(task_name, yaml_layer, (given(args), "command line"))
 
 
 def named(cfg, name, args=None):
     """Give the run its default name; with --resume, start from the run's own config.yaml + given flags."""
-    from chain.config import Config, merge, read_yaml
     cfg = cfg if cfg.name else type(cfg)(**{**vars(cfg), "name": name})
     saved = Path(cfg.runs_dir) / cfg.name / "config.yaml"
     if args is not None and args.resume and saved.exists():
@@ -84,7 +85,6 @@ def cmd_intermediate(args):
 def cmd_target(args):
     """A target's training stages (XCOPA: <name>-siqa, then <name> from its head) as a small plan."""
     from chain import plan, rundir
-    from tasks import get_task
     if not args.task:
         raise UserError("--task is required: the target task to train, e.g. xnli.")
     task = get_task(args.task)
@@ -106,7 +106,6 @@ def cmd_target(args):
 def cmd_eval(args):
     """One target's zero-shot evaluation into its own folder (`eval --all`: cmd_run)."""
     from chain import plan
-    from tasks import get_task
     if args.all:
         if args.target:
             raise UserError(f"eval --all evaluates every target of --suite {args.suite}; drop --target {args.target}, "
@@ -133,7 +132,6 @@ def cmd_run(args):
     (chain/plan.py); predictions and labels in XTREME's layout, results.json and (a whole suite)
     scores.json in the root, written last."""
     from chain import plan, rundir
-    from chain.config import read_yaml
     from tasks.lib import submission
     suite = args.suite if getattr(args, "all", False) else None
     values = read_yaml(args.config) if getattr(args, "config", None) else {}
@@ -194,9 +192,6 @@ def cmd_score(args):
 
 
 def cmd_stats(args):
-    from tasks import get_task
-    from tasks.lib.reading import check_skipped
-    from chain.config import Config
     task = get_task(args.task)
     lang = args.lang or ("en" if "en" in task.LANGS else task.LANGS[0])
     examples, skipped = task.load(args.data_dir, args.split, lang)
@@ -222,10 +217,7 @@ def cmd_embed(args):
     lines = read_lines(args.input)  # before the heavy imports: a wrong path answers at once
     import numpy as np
 
-    import util
-    from util import atomic_write
     from model.tokenizer import Tokenizer
-    from chain.config import Config
     from chain.stage import device_of, encoder_of
     from tasks.lib.retrieval import embed
     device = device_of(Config(device=args.device))
@@ -248,15 +240,13 @@ def cmd_embed(args):
             np.save(f, vecs)
 
     if util.main():  # torchrun: rank 0 writes
-        atomic_write(out, write)
+        util.atomic_write(out, write)
     print(f"wrote {out}: {vecs.shape[0]} x {vecs.shape[1]} float32 (hidden_states[{layer}], {args.pool} pooling)")
 
 
 def config_flags(p, skip=(), task=None):
     """Every Config field as a flag; its help is the field's comment, its choices, and the default this run
     would take: the task's own (HPARAMS) when --task / --target names one."""
-    from chain.config import CHOICES, Config, explained
-    from tasks import get_task
     own = get_task(task).HPARAMS if task else {}
     why = explained()
     for f in fields(Config):
@@ -284,7 +274,6 @@ def examples(command):
 
 def cmd_tasks(args):
     """Every task: kind, head, metric, languages, the files it reads and the data script that fetches them."""
-    from tasks import get_task, task_names
     for name in task_names():
         t = get_task(name)
         kind = "retrieval" if t.RETRIEVAL else "target" if len(t.LANGS) > 1 else "intermediate"

@@ -195,11 +195,11 @@ def tensors_of(module, prefix=""):
 
 
 def save_best(run, model, heads, step):
-    """best.safetensors: the encoder and every head at the selected step (rank 0 writes)."""
-    tensors = tensors_of(model, "encoder.")
-    for n, h in heads.items():
-        tensors.update(tensors_of(h, f"head.{n}."))
+    """best.safetensors: the encoder and every head at the selected step (rank 0 copies and writes)."""
     if util.main():
+        tensors = tensors_of(model, "encoder.")
+        for n, h in heads.items():
+            tensors.update(tensors_of(h, f"head.{n}."))
         with writing(run / "best.safetensors"):
             atomic_write(run / "best.safetensors", lambda tmp: save_file(tensors, tmp, {"step": str(step)}))
 

@@ -230,6 +230,7 @@ def run_eval(s):
     if not (s.dir / "config.yaml").exists():
         write_yaml(replace(s.cfg, task=s.task, init=s.init, langs=",".join(s.langs)), s.dir / "config.yaml")
     rundir.write_files(s.dir, files)
+    util.barrier()  # torchrun: every rank reads the predictions rank 0 wrote (collapsed, below)
     old = json.loads((s.dir / "results.json").read_text(encoding="utf-8")) if have else {}
     before = s.dir / "stage.json"  # one record per evaluation call: languages added later carry their own
     old_stage = json.loads(before.read_text(encoding="utf-8")) if have and before.exists() else {}

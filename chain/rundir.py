@@ -50,10 +50,14 @@ def begun(run):
                                 for p in run.iterdir())
 
 
-def refuse_existing(run, resume):
-    """A run directory is continued only with --resume."""
-    if begun(run) and not resume:
+def refuse_existing(run, resume, started=None):
+    """A run directory is continued only with --resume, and only a run (its config.yaml) is continued.
+    started: whether it had begun, as seen before the others could make it (torchrun); None: look now."""
+    started = begun(run) if started is None else started
+    if started and not resume:
         raise UserError(f"{run}: this run directory exists; continue it with --resume or pick another --name.")
+    if started and not (run / "config.yaml").exists():
+        raise UserError(f"--resume: {run} is not a run (no config.yaml); pick another --name.")
 
 
 def open_run(cfg, resume):
@@ -62,7 +66,7 @@ def open_run(cfg, resume):
     run = Path(cfg.runs_dir) / cfg.name
     started = begun(run)
     util.barrier()  # torchrun: every rank has looked before rank 0 makes the folder
-    refuse_existing(run, resume)
+    refuse_existing(run, resume, started)
     run.mkdir(parents=True, exist_ok=True)
     held = lock(run)
     if started:

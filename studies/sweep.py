@@ -30,6 +30,7 @@ import time
 from dataclasses import fields, replace
 from pathlib import Path
 
+import util
 from chain.config import Config, read_yaml, resolve
 from chain.plan import chain, distinct, execute, preflight, waves
 from chain.rundir import lock, release, write_json
@@ -239,9 +240,9 @@ def write_table(study, root, cell_list, plans, cache):
             out = csv.writer(f, lineterminator="\n")
             out.writerow(header)
             out.writerows([r[h] for h in header] for r in rows)
-    atomic_write(root / "results.csv", write_csv)
-    jsonl = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-    atomic_write(root / "results.jsonl", lambda tmp: Path(tmp).write_text(jsonl, encoding="utf-8"))
+    if util.main():  # torchrun: rank 0 writes the table
+        atomic_write(root / "results.csv", write_csv)
+        util.write_text(root / "results.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     write_json(root / "cells.json", info)
     return len(rows)
 
@@ -337,7 +338,8 @@ def write_plan(study, root, plans, out, config):
         lines.append("")
     lines.append(f"# then the table and the report: python xstilts.py sweep --config {config} && "
                  f"python xstilts.py report {root}")
-    atomic_write(Path(out), lambda tmp: Path(tmp).write_text("\n".join(lines) + "\n", encoding="utf-8"))
+    if util.main():
+        util.write_text(out, "\n".join(lines) + "\n")
     print(f"wrote {out}: {sum(1 for x in lines if x.startswith('python'))} stage commands")
 
 
@@ -372,7 +374,8 @@ def sweep(config, dry_run_only=False, plan_file=None, stage=None, runs_dir="runs
 
 
 def _run(study, config, root, stage, chosen, cell_list, plans):
-    if not (root / "study.yaml").exists() or Path(config).read_bytes() != (root / "study.yaml").read_bytes():
+    copy = not (root / "study.yaml").exists() or Path(config).read_bytes() != (root / "study.yaml").read_bytes()
+    if copy and util.main():
         atomic_write(root / "study.yaml", lambda tmp: shutil.copyfile(config, tmp))
     cache, todo, clock = {}, distinct(chosen), dict(start=time.time(), done=0)
 
