@@ -28,7 +28,7 @@ import util
 from chain import config
 from chain.config import CHOICES, Config, explained, merge, read_yaml
 from tasks import get_task, task_names
-from tasks.lib.reading import check_skipped
+from tasks.lib.reading import check_skipped, describe
 from util import UserError
 
 
@@ -127,37 +127,12 @@ def cmd_eval(args):
 
 
 def cmd_run(args):
-    """`run --config`: the intermediate task, then each target and its zero-shot evaluation; `eval --all`:
-    every target of --suite on all of its languages, from --init. One plan of stages under <root>/stages/
-    (chain/plan.py); predictions and labels in XTREME's layout, results.json and (a whole suite)
-    scores.json in the root, written last."""
-    from chain import plan, rundir
-    from tasks.lib import submission
+    """`run --config` and `eval --all`: one plan of stages (chain/plan.py run_chain)."""
+    from chain import plan
     suite = args.suite if getattr(args, "all", False) else None
     values = read_yaml(args.config) if getattr(args, "config", None) else {}
     base = resolve(args, str(values.get("task", "mnli")).split(",")[0].split("@")[0], values)
-    if suite and not base.init:
-        raise UserError("eval --all needs --init: the intermediate run (or model) every target starts from.")
-    default = f"eval-{suite}-{Path(base.init).name}" if suite else f"run-{base.task}"
-    root = Path(base.runs_dir) / (base.name or default)
-    if root.exists() and not args.resume:
-        raise UserError(f"{root}: this run directory exists; continue it with --resume or pick another --name.")
-
-    def config_for(kind, task):
-        return replace(resolve(args, task, values), runs_dir=str(root / "stages"), name="")
-    targets = [submission.task_of(t) for t in submission.SUITES[suite][0]] if suite else base.targets.split(",")
-    stages, evals = plan.chain(config_for, base.init if suite else base.model, None if suite else base.task,
-                               [t for t in targets if t], base.langs.split(",") if base.langs else None, suite)
-    plan.preflight(stages)  # a missing file of a later target stops here, before the first stage trains
-    plan.execute(stages)
-    results, files = plan.collect(evals)
-    rundir.write_files(root, files)
-    rundir.write_results(root, results)
-    if suite and not base.langs:
-        scores = submission.score(root / "predictions", root / "labels", suite)
-        rundir.write_json(root / "scores.json", scores)
-        print(f"{suite} score: {scores['all_task']:.2f}  ({root / 'scores.json'})")
-    print(f"results: {root / 'results.md'}")
+    plan.run_chain(base, lambda task: resolve(args, task, values), suite, args.resume)
 
 
 def cmd_sweep(args):
@@ -194,21 +169,7 @@ def cmd_score(args):
 def cmd_stats(args):
     task = get_task(args.task)
     lang = args.lang or ("en" if "en" in task.LANGS else task.LANGS[0])
-    examples, skipped = task.load(args.data_dir, args.split, lang)
-    out = dict(task=args.task, split=args.split, lang=lang, examples=len(examples), skipped=len(skipped),
-               skipped_rows=[f"{w}: {why}" for w, why in skipped[:20]])
-    if examples and isinstance(examples[0].get("label"), int):
-        names = task.LABELS or [f"choice {i}" for i in range(task.CHOICES)]
-        out["labels"] = {names[i]: sum(e["label"] == i for e in examples) for i in range(len(names))}
-    pool = task.RETRIEVAL and args.split == "test"  # one example: a whole retrieval pool
-    if args.model and examples and task.encode and not pool:
-        import numpy as np
-
-        from model.load import resolve as find
-        from model.tokenizer import Tokenizer
-        from tasks.lib.batching import sequences  # multiple choice: one (context, choice) pair each, unpadded
-        lens = [len(s) for f in task.encode(examples, Tokenizer(find(args.model)), 100_000) for s in sequences(f)]
-        out["token_length_percentiles"] = {p: int(np.percentile(lens, p)) for p in (50, 90, 95, 99, 100)}
+    out, examples, skipped = describe(task, args.data_dir, args.split, lang, args.model)
     print(json.dumps(out, ensure_ascii=False) if args.json else "\n".join(f"{k}: {v}" for k, v in out.items()))
     check_skipped(examples, skipped, Config.max_bad_rows, f"{args.task} {args.split} {lang}")
 

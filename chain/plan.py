@@ -284,3 +284,33 @@ def collect(evals):
                 rel = f"{kind}/{folder}/test-{lang}.{submission.suffix(folder)}"
                 files[rel] = (s.dir / rel).read_text(encoding="utf-8")
     return results, files
+
+
+def run_chain(base, config_of, suite=None, resume=False):
+    """`run --config`: the intermediate task, then each target and its zero-shot evaluation; `eval --all`: every
+    target of `suite` on all of its languages, from base.init. config_of(task) → that task's Config. One plan of
+    stages under <root>/stages/; predictions and labels in XTREME's layout, results.json and (a whole suite)
+    scores.json in the root, written last."""
+    if suite and not base.init:
+        raise UserError("eval --all needs --init: the intermediate run (or model) every target starts from.")
+    default = f"eval-{suite}-{Path(base.init).name}" if suite else f"run-{base.task}"
+    root = Path(base.runs_dir) / (base.name or default)
+    if root.exists() and not resume:
+        raise UserError(f"{root}: this run directory exists; continue it with --resume or pick another --name.")
+
+    def config_for(kind, task):
+        return replace(config_of(task), runs_dir=str(root / "stages"), name="")
+    targets = [submission.task_of(t) for t in submission.SUITES[suite][0]] if suite else base.targets.split(",")
+    stages, evals = chain(config_for, base.init if suite else base.model, None if suite else base.task,
+                          [t for t in targets if t], base.langs.split(",") if base.langs else None, suite)
+    preflight(stages)  # a missing file of a later target stops here, before the first stage trains
+    execute(stages)
+    results, files = collect(evals)
+    rundir.write_files(root, files)
+    rundir.write_results(root, results)
+    if suite and not base.langs:
+        scores = submission.score(root / "predictions", root / "labels", suite)
+        rundir.write_json(root / "scores.json", scores)
+        print(f"{suite} score: {scores['all_task']:.2f}  ({root / 'scores.json'})")
+    print(f"results: {root / 'results.md'}")
+    return root

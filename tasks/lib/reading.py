@@ -94,3 +94,24 @@ def load_split(cfg, task, split, lang="en", notes=None):
     else:
         examples, skipped = task.load(cfg.data_dir, split, lang)
     return check_skipped(examples, skipped, cfg.max_bad_rows, f"{task.NAME} {split} {lang}", notes)
+
+
+def describe(task, data_dir, split, lang, model=None):
+    """`xstilts.py stats`: a data file's examples, skipped rows, label counts and (with a tokenizer) token-length
+    percentiles → (that dict, examples, skipped rows)."""
+    examples, skipped = task.load(data_dir, split, lang)
+    out = dict(task=task.NAME, split=split, lang=lang, examples=len(examples), skipped=len(skipped),
+               skipped_rows=[f"{w}: {why}" for w, why in skipped[:20]])
+    if examples and isinstance(examples[0].get("label"), int):
+        names = task.LABELS or [f"choice {i}" for i in range(task.CHOICES)]
+        out["labels"] = {names[i]: sum(e["label"] == i for e in examples) for i in range(len(names))}
+    pool = task.RETRIEVAL and split == "test"  # one example: a whole retrieval pool
+    if model and examples and task.encode and not pool:
+        import numpy as np
+
+        from model.load import resolve
+        from model.tokenizer import Tokenizer
+        from tasks.lib.batching import sequences  # multiple choice: one (context, choice) pair each, unpadded
+        lens = [len(s) for f in task.encode(examples, Tokenizer(resolve(model)), 100_000) for s in sequences(f)]
+        out["token_length_percentiles"] = {p: int(np.percentile(lens, p)) for p in (50, 90, 95, 99, 100)}
+    return out, examples, skipped
