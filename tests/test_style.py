@@ -46,10 +46,10 @@ BUDGET = {  # lines, ~10% above each file's size at the re-cut (issue 20); histo
 }
 NOT_CORE = ("bench/", "studies/", "tasks/lareqa.py")
 TASK_FILE = 120  # each tasks/<name>.py (STYLE: task files of 50-120 lines); not core
-CORE_TOTAL = 3700  # measured 3,602 at the re-cut (issue 20), against STYLE's 2,000: NOT met. What a reader follows
+CORE_TOTAL = 3700  # measured 3,608 at the re-cut (issue 20), against STYLE's 2,000: NOT met. What a reader follows
 # is within its budget (tests/test_reading_path.py: the experiment ~780 lines in 8 files, the operations ~560); the
 # rest is what a user was promised and each has tests: the official XTREME scorer and metrics (~390), QA's two
-# decoding routes (~140), checkpoints verified before a resume (~220), eleven subcommands' parsers (~410), every
+# decoding routes (~140), checkpoints verified before a resume (~220), eleven subcommands' parsers (~360), every
 # data file's and config's checks. Getting to 2,000 means dropping some of these, a decision for the project.
 
 
