@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import secrets
+import sys
 from pathlib import Path
 
 
@@ -46,7 +47,6 @@ def write_json(path, obj):
 
 def _group():
     """torch.distributed when a process group is up, else None; torch is imported only when it is loaded."""
-    import sys
     d = sys.modules.get("torch.distributed")
     return d if d is not None and d.is_available() and d.is_initialized() else None
 

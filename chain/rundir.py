@@ -28,10 +28,14 @@ def training_keys(cfg):
     return {k: v for k, v in asdict(cfg).items() if k not in NOT_TRAINING}
 
 
-def same_config(cfg, run):
-    """A finished or resumed run continues only with the settings that shaped its training."""
+def is_run(run):
     if not (run / "config.yaml").exists():
         raise UserError(f"--resume: {run} is not a run (no config.yaml); pick another --name.")
+
+
+def same_config(cfg, run):
+    """A finished or resumed run continues only with the settings that shaped its training."""
+    is_run(run)
     saved = read_yaml(run / "config.yaml")
     changed = sorted(k for k, v in training_keys(cfg).items() if k in saved and saved[k] != v)
     if set(changed) & {"epochs", "max_steps"}:  # why a finished schedule cannot simply be extended
@@ -56,8 +60,8 @@ def refuse_existing(run, resume, started=None):
     started = begun(run) if started is None else started
     if started and not resume:
         raise UserError(f"{run}: this run directory exists; continue it with --resume or pick another --name.")
-    if started and not (run / "config.yaml").exists():
-        raise UserError(f"--resume: {run} is not a run (no config.yaml); pick another --name.")
+    if started:
+        is_run(run)
 
 
 def open_run(cfg, resume):

@@ -16,6 +16,7 @@ import os
 import sys
 from pathlib import Path
 
+import util
 from util import UserError
 
 OUT = Path(__file__).with_name("languages.tsv")
@@ -189,15 +190,7 @@ def main(argv=None):
         text = render(read_joshi(args.joshi), args.joshi, load_lang2vec(), version("lang2vec"))
     except UserError as e:
         sys.exit(f"studies.make_languages: {e}")
-    # model.load.atomic_write would import torch for a text file: the same two steps here
-    import tempfile
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.tmp", dir=out.parent)  # unpredictable, created exclusively
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, out)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    util.write_text(out, text)  # atomically: the ground floor's writer (it imports no torch)
     print(f"wrote {len(LANGUAGES)} languages to {out}")
 
 
