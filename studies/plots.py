@@ -111,3 +111,26 @@ def heatmap(plt, t, metric, rows, cols, heat):
         ax.set(xlabel="target language", ylabel="intermediate data language", title=f"{t}: gain {title}")
         fig.colorbar(im, ax=ax, label=f"gain ({metric}, points)")
     return fig
+
+
+def paper(plt, rows, published):
+    """The xstilts study against the paper: per target, our dev-selected system and our baseline (95% t over
+    seeds) beside the published rows (points, no interval: none is published)."""
+    fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(rows)), 4.5))
+    x = np.arange(len(rows))
+    for offset, key, label, color in ((-0.15, "test", "ours: best on dev", "tab:blue"),
+                                      (0.0, "baseline", "ours: none", "grey")):
+        est = [r[key]["estimate"] if r[key] else np.nan for r in rows]
+        err = [[e - r[key]["ci_low"] if r[key] and r[key]["ci_low"] is not None else 0 for e, r in zip(est, rows)],
+               [r[key]["ci_high"] - e if r[key] and r[key]["ci_high"] is not None else 0 for e, r in zip(est, rows)]]
+        drawn = ax.errorbar(x + offset, est, yerr=err, fmt="o", capsize=3, color=color,
+                            label=f"{label} (bars: 95% t over seeds)")
+        drawn[0].set_gid(key)  # the points themselves, not the caps
+    for i, p in enumerate(published):
+        values = [p["scores"].get(r["target"], {}).get(r["metric"], np.nan) for r in rows]
+        ax.plot(x + 0.15 + 0.08 * i, values, ls="none", marker="D^sv"[i % 4], gid=f"published:{i}",
+                label=f"published: {p['system']}")
+    ax.set_xticks(x, [f"{r['target']}\n({r['metric']})" for r in rows])
+    ax.set(ylabel="test score, average over the target's languages (points)", title="xstilts: against the paper")
+    ax.legend(fontsize=7)
+    return fig

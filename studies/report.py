@@ -32,7 +32,7 @@ from studies.compare import MAIN
 from tasks import get_task
 from tasks.lib.scoring import n_classes
 
-STUDIES = ("generic", "volume", "typology", "ntasks", "robustness", "translated")
+STUDIES = ("generic", "volume", "typology", "ntasks", "robustness", "translated", "xstilts")
 METRIC = MAIN  # each target's main metric, as XTREME reports it (studies/compare.py)
 SOURCE = "en"  # the intermediate tasks' language: no transfer to measure there, so never in a zero-shot group
 MIN_LANGS = 3  # a claim about a group of languages is tested from 3 languages on; below, the estimate alone
@@ -244,7 +244,8 @@ def _missing(d):
         planned = [task_of(t) for t in SUITES.get(d["study"]["suite"], ({},))[0]]
     done = set().union(*d["ids"].values())
     out = [f"target {t}: no results yet" for t in planned if t not in d["targets"]]
-    out += [f"cell {i} ({_label(e.get('keys', {}))}, seed {e.get('seed')}): no results yet"
+    out += [f"cell {i} ({_label(e.get('keys', {}))}, seed {e.get('seed')}): "
+            + (f"left out, {e['skipped']}" if e.get("skipped") else "no results yet")
             for i, e in d["cells"].items() if i not in done]
     out += [f"target {t}: no baseline results, so no gains" for t in d["targets"]
             if d["base"] and not any(k[0] == t for k in d["baseline"])]
@@ -703,6 +704,11 @@ def _answer(d, out, extra, missing):
         findings += [f"{p['target']}: own-language data − English data, pooled over {p['n_langs']} languages: "
                      f"{_est(p)}, p_adj {_padj(p)}" + (f" ({p['why']})" if p["why"] else "")
                      for p in extra["diagonal_pooled"]]
+    elif kind == "xstilts":
+        from studies import paper
+        question = ("Which English intermediate task helps each XTREME target most (chosen on dev), and how does "
+                    "that system compare with the published X-STILTs numbers?")
+        findings += paper.findings(extra)
     else:
         question = "Does each cell improve over the baseline?"
     if kind != "typology":
@@ -710,6 +716,8 @@ def _answer(d, out, extra, missing):
                      f"p_adj {_padj(g)}" for g in out["gain_summary"] if kind == "generic"]
     seeds = sorted({s for v in d["scores"].values() for s in v})
     caveats = [f"{len(missing)} missing item(s): see Setup"] if missing else []
+    skipped = sorted({e["skipped"] for e in d["cells"].values() if e.get("skipped")})
+    caveats += [f"cells left out, the others reported: {'; '.join(skipped)}"] if skipped else []
     caveats += [f"only {len(seeds)} seed(s) with results: no interval over seeds"] if len(seeds) < 2 else []
     if 2 <= len(seeds) < 5:
         caveats.append(f"{len(seeds)} seeds: intervals are wide and only large effects are detectable")
@@ -827,7 +835,17 @@ def _answer_md(d, answer):
             f"Method: {answer['method']} {answer['tests']} test(s) in this report, Holm-adjusted together (p_adj)."]
 
 
-SECTIONS = dict(volume=(_volume, _volume_md), typology=(_typology, _typology_md), ntasks=(_ntasks, _ntasks_md),
+def _xstilts(d, out):
+    from studies import paper  # the paper's own study: it builds on this module's helpers
+    return paper.analyse(d, out)
+
+
+def _xstilts_md(d, extra):
+    from studies import paper
+    return paper.markdown(d, extra)
+
+
+SECTIONS = dict(xstilts=(_xstilts, _xstilts_md), volume=(_volume, _volume_md), typology=(_typology, _typology_md), ntasks=(_ntasks, _ntasks_md),
                 robustness=(_robustness, _robustness_md), translated=(_translated, _translated_md))
 
 
@@ -841,7 +859,7 @@ def _save(fig, path):
 def write_report(sweep_dir) -> Path:
     """Compute everything first (an error leaves no file behind), then write the figures, report.json, report.md."""
     sweep = Path(sweep_dir)
-    d = _build(*_read(sweep))
+    d = dict(_build(*_read(sweep)), dir=sweep)
     out, missing = _analyse(d), _missing(d)
     compute, to_md = SECTIONS.get(d["kind"], (None, None))
     extra, plots = compute(d, out) if compute else ({}, [])

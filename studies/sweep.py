@@ -32,7 +32,7 @@ from pathlib import Path
 
 import util
 from chain.config import Config, read_yaml, resolve
-from chain.plan import chain, distinct, execute, preflight, waves
+from chain.plan import Stage, chain, distinct, execute, preflight, waves
 from chain.rundir import lock, release, write_json
 from util import UserError
 from util import atomic_write
@@ -45,7 +45,7 @@ KEYS = {"study", "name", "base", "grid", "targets", "suite", "langs", "seeds", "
 STUDY_LEVEL = {"seed": "seeds", "langs": "langs", "runs_dir": "the --runs-dir flag", "name": "name"}  # not per cell
 METRICS = ("macro_f1", "accuracy", "f1", "exact_match", "precision", "recall")  # a `metric:` may name, beside METRIC
 MAX_CELLS = 10_000  # grid combinations × seeds: a typo (a 10^6-cell grid) stops before anything is built
-STUDIES = ("volume", "typology", "ntasks", "robustness", "translated")
+STUDIES = ("volume", "typology", "ntasks", "robustness", "translated", "xstilts")
 SCOPES = ("intermediate", "target", "eval")
 SIZES = {n: get_task(n).TRAIN_SIZE for n in task_names() if get_task(n).TRAIN_SIZE}  # studies/synthetic.py's
 TOKENS_PER_S = 19_300  # XLM-R large, bf16, one H100 80GB: `xstilts.py intermediate --task mnli` steady state (issue 12)
@@ -225,15 +225,21 @@ def write_table(study, root, cell_list, plans, cache):
                               lang=lang, metric=m, value=v) for m, v in scores.items()]
         inter = next((s for s in stages if s.kind == "intermediate"), None)
         trained = _stage(inter.dir).get("train_examples") if inter else None
-        info.append(dict(cell=c["cell"], keys=c["keys"], seed=c["seed"],
+        info.append(dict(cell=c["cell"], keys=c["keys"], seed=c["seed"], model=_model(stages[0]),
                          train_examples=sum(trained.values()) if trained else None,
                          ntasks=len(inter.task.split(",")) if inter else 0,
                          inter_lang=(inter.task.split("@")[1] if "@" in inter.task else inter.cfg.lang) if inter else "none",
                          stages=[str(s.dir.relative_to(root)) for s in stages],
                          provenance=[r for s in [*stages, *evals.values()] for r in _provenance(s.dir)],
                          collapsed=[[t, lang] for t, s in evals.items()
-                                    for lang in _stage(s.dir).get("collapsed", {})]))
-    header = ["cell", *grid, "seed", "target", "lang", "metric", "value"]
+                                    for lang in _stage(s.dir).get("collapsed", {})],
+                         evals={t: str(s.dir.relative_to(root)) for t, s in evals.items()},
+                         dev={t: _dev(s.start, t) for t, s in evals.items() if _dev(s.start, t)},
+                         skipped=c.get("skipped")))
+    if "model" not in grid:  # the encoder travels with every row (a grid `model` is a column already)
+        models = {c["cell"]: i["model"] for c, i in zip(cell_list, info)}
+        rows = [dict(r, model=models[r["cell"]]) for r in rows]
+    header = ["cell", *grid, *(["model"] if "model" not in grid else []), "seed", "target", "lang", "metric", "value"]
 
     def write_csv(tmp):  # csv writes a float as its repr: a re-run compares bit for bit
         with open(tmp, "w", encoding="utf-8", newline="") as f:
@@ -245,6 +251,23 @@ def write_table(study, root, cell_list, plans, cache):
         util.write_text(root / "results.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     write_json(root / "cells.json", info)
     return len(rows)
+
+
+def _model(stage):
+    """The encoder a chain starts from, as the user named it (hub id or folder)."""
+    while isinstance(stage.start, Stage):
+        stage = stage.start
+    return str(stage.start)
+
+
+def _dev(stage, target):
+    """The English dev metrics of the target stage an eval stage starts from ({} for retrieval: no training)."""
+    if not isinstance(stage, Stage) or stage.kind != "target":
+        return {}
+    try:
+        return json.loads((stage.dir / "results.json").read_text(encoding="utf-8"))[target]["en-dev"]
+    except (OSError, ValueError, KeyError):
+        return {}
 
 
 def _stage(folder):
@@ -320,6 +343,35 @@ def dry_run(study, root, cell_list, plans):
              "studies/tokens.py)" if guessed else ""))
 
 
+def left_out(study, cell_list, plans):
+    """Cells whose intermediate task's data cannot be downloaded (a task file's LICENSED: CCGbank) and is not
+    here: marked `skipped` (cells.json, the report's caveats) and said in one line; the other cells run."""
+    absent = {}
+    for c in cell_list:
+        inter = next((s for s in plans[c["cell"]][0] if s.kind == "intermediate"), None)
+        for name in inter.task.split(",") if inter and not inter.done() else []:
+            task = get_task(name.split("@")[0])
+            if task.LICENSED and (name, inter.cfg.data_dir) not in absent:
+                absent[name, inter.cfg.data_dir] = _lacks(inter.cfg, task)
+            if task.LICENSED and absent[name, inter.cfg.data_dir]:
+                c["skipped"] = f"{name}: {task.LICENSED}; its data is not in {inter.cfg.data_dir}"
+    skipped = [c for c in cell_list if c.get("skipped")]
+    if skipped:
+        why = sorted({c["skipped"] for c in skipped})
+        print(f"{study['name']}: {len(skipped)} cell(s) left out, the others run: {' | '.join(why)} ("
+              + ", ".join(sorted({str(c['keys'].get('task')) for c in skipped})) + ")")
+    return skipped
+
+
+def _lacks(cfg, task):
+    from chain.train import load_data
+    try:
+        load_data(cfg, task, cfg.lang)
+        return False
+    except UserError:
+        return True
+
+
 def _minutes(stage):
     """A stage's GPU time for a job limit: its training tokens at TOKENS_PER_S (evaluation: a few minutes)."""
     if stage.kind == "eval":
@@ -349,11 +401,13 @@ def sweep(config, dry_run_only=False, plan_file=None, stage=None, runs_dir="runs
     study = read_study(config)
     root = Path(study["base"].get("runs_dir", runs_dir)) / study["name"]
     cell_list, plans = plan(study, root, str(config))
+    left_out(study, cell_list, plans)
+    runnable = {c["cell"]: plans[c["cell"]] for c in cell_list if not c.get("skipped")}
     if dry_run_only or plan_file:
         if dry_run_only:
             dry_run(study, root, cell_list, plans)
-        return write_plan(study, root, plans, plan_file, config) if plan_file else None
-    chosen = [s for stages, _ in plans.values() for s in stages]
+        return write_plan(study, root, runnable, plan_file, config) if plan_file else None
+    chosen = [s for stages, _ in runnable.values() for s in stages]
     if stage:  # one line of --plan: that stage alone (its inputs must be finished)
         chosen = [s for s in chosen if s.dir.name == stage]
         if not chosen:

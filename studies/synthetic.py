@@ -23,6 +23,7 @@ import yaml
 
 from studies.compare import MAIN
 from studies.sweep import SIZES, cells, targets_of
+from tasks import get_task
 
 
 def _train_examples(keys):
@@ -40,8 +41,10 @@ def _langs(study, target):
     return [lang for lang in langs if lang in study["langs"]] if study.get("langs") else list(langs)
 
 
-def write(study, folder, truth, seed_sd=0.5, lang_seed_sd=0.5, examples=2000, rng=0):
-    """Write the sweep folder for `study` (a YAML path or the dict it holds); return the folder."""
+def write(study, folder, truth, seed_sd=0.5, lang_seed_sd=0.5, examples=2000, rng=0, dev=None):
+    """Write the sweep folder for `study` (a YAML path or the dict it holds); return the folder.
+    dev(keys, target) → the true English dev score of a trained target (cells.json `dev`, what the xstilts
+    study selects on), drawn per cell with the cell's seed effect plus its own noise (sd lang_seed_sd)."""
     if not isinstance(study, dict):
         study = yaml.safe_load(Path(study).read_text(encoding="utf-8"))
     study = dict(study, seeds=study.get("seeds") or [1])
@@ -59,6 +62,9 @@ def write(study, folder, truth, seed_sd=0.5, lang_seed_sd=0.5, examples=2000, rn
                          ntasks=0 if task == "none" else len(task.split(",")),
                          inter_lang="none" if task == "none" else (task.split(",")[0].split("@") + ["en"])[1],
                          stages=[]))
+        if dev:
+            info[-1]["dev"] = {t: {MAIN[t]: float(dev(keys, t) + shared + rng.normal(0, lang_seed_sd))}
+                               for t in targets if not get_task(t).RETRIEVAL}
         for t in targets:
             for lang in _langs(study, t):
                 if (*same, t, lang) not in stages:

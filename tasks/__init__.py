@@ -33,6 +33,7 @@ OPTIONAL = {  # name: (default, who reads it)
     "SUFFIX": ("tsv", "its submission files' extension: tsv, json or jsonl (tasks/lib/submission.py)"),
     "TRAIN_SIZE": (None, "official training examples: a sweep's dry run without the data (studies/sweep.py: work)"),
     "TRAIN_TOKENS": (None, "real tokens per training example, studies/tokens.py's (studies/sweep.py: work)"),
+    "LICENSED": (None, "why its data has no download (CCG: CCGbank): a study runs the other cells (studies/sweep.py)"),
     "encode": (None, "encode(examples, tokenizer, max_len) → features; span: windows, and route= (tasks/lib/qa.py)"),
     "evaluate": (None, "retrieval: evaluate(model, tok, cfg, examples, device, **tuned) → (metrics, guess, gold)"),
     "remask": (None, "MLM: a fresh mask per micro-batch, a pure function of (seed, epoch, batch)"),

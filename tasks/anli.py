@@ -8,6 +8,7 @@ from util import UserError
 from tasks.lib import reading
 
 HEAD, LABELS, METRIC, LANGS, HPARAMS = "classify", mnli.LABELS, "accuracy", ["en"], mnli.HPARAMS
+TRAIN_SIZE = 162_865  # rounds 1-3: 16,946 + 45,460 + 100,459 (Nie et al. 2020): sweep --dry-run
 TRAIN_TOKENS = 46.2  # mnli's (same input shape; not measured): studies/tokens.py
 ROUNDS = ("R1", "R2", "R3")
 CODE = dict(e="entailment", n="neutral", c="contradiction")

@@ -8,6 +8,8 @@ from util import UserError
 
 HEAD, LABELS, METRIC, LANGS, HPARAMS = "classify", mnli.LABELS, "accuracy", ["en"], mnli.HPARAMS
 encode = mnli.encode
+TRAIN_SIZE = snli.TRAIN_SIZE + mnli.TRAIN_SIZE + anli.TRAIN_SIZE  # the three sets concatenated
+TRAIN_TOKENS = mnli.TRAIN_TOKENS  # mnli's shape, not measured (ANLI's longer premises: an underestimate)
 
 
 def load(data_dir, split, lang="en"):

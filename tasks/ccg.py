@@ -16,6 +16,8 @@ METRIC = "accuracy"
 LANGS = ["en"]
 HPARAMS = dict(batch_size=32, epochs=2.0, max_len=256)
 LABELS = ["<unseen>"]  # filled from the training file by load("train")
+TRAIN_SIZE = 39_604  # CCGbank sections 02-21 (sentences); tokens unknown here: no CCGbank to measure
+LICENSED = "CCGbank is LDC-licensed, no download (tasks/ccg.py says how to make the files)"
 HOW = ("make it from CCGbank (LDC licence): one sentence per line, space-separated words, a tab, and the "
        "space-separated supertags (see tasks/ccg.py)")
 

@@ -30,7 +30,7 @@ def test_tiny_study_runs_end_to_end(name, world, tmp_path):
     assert xstilts.main(["sweep", "--config", str(tmp_path / f"{name}.yaml")]) == 0
     root = tmp_path / study["name"]
     header = (root / "results.csv").read_text().splitlines()[0]
-    assert header == ",".join(["cell", *study["grid"], "seed", "target", "lang", "metric", "value"])
+    assert header == ",".join(["cell", *study["grid"], "model", "seed", "target", "lang", "metric", "value"])
     assert xstilts.main(["report", str(root)]) == 0
     md = (root / "report.md").read_text(encoding="utf-8")
     for section in ("Answer", "Setup", "Scores", "Gains over the baseline", "Robustness", SECTIONS[name], "Plots"):

@@ -49,10 +49,10 @@ def test_shared_intermediate_trains_once_and_a_finished_sweep_trains_nothing(wor
     assert sorted(calls) == ["mnli", "xnli", "xnli", "xnli", "xnli"]
     root = tmp_path / "runs" / "s"
     header, *rows = (root / "results.csv").read_text().splitlines()
-    assert header == "cell,task,target.lr,seed,target,lang,metric,value"
+    assert header == "cell,task,target.lr,model,seed,target,lang,metric,value"
     cells = {r.split(",")[0] for r in rows}
     assert len(cells) == 4 and {r.split(",")[1] for r in rows} == {"none", "mnli"}
-    metrics = {(r.split(",")[4], r.split(",")[6]) for r in rows}
+    metrics = {(r.split(",")[5], r.split(",")[7]) for r in rows}
     assert metrics == {("xnli", "accuracy"), ("xnli", "macro_f1"), ("tatoeba", "accuracy")}
     info = json.loads((root / "cells.json").read_text())
     assert {c["train_examples"] for c in info} == {None, 96} and {c["ntasks"] for c in info} == {0, 1}
