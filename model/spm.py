@@ -44,11 +44,13 @@ def message(buf):
         wire = key & 7
         if wire == 0:
             value, i = varint(buf, i)
-        else:
-            size, i = (varint(buf, i) if wire == 2 else ({1: 8, 5: 4}[wire], i))  # KeyError: groups, bad wire types
+        elif wire in (1, 2, 5):
+            size, i = varint(buf, i) if wire == 2 else ({1: 8, 5: 4}[wire], i)
             value, i = buf[i:i + size], i + size
             if i > len(buf):
-                raise IndexError("a field runs past the end of the file")
+                raise ValueError(f"field {key >> 3} runs past the end of the file")
+        else:  # 3, 4: proto2 groups, which ModelProto never uses; 6, 7: not protobuf
+            raise ValueError(f"wire type {wire} at byte {i}")
         out.setdefault(key >> 3, []).append(value)
     return out
 
@@ -62,7 +64,7 @@ def read_model(path):
                   for p in pieces]
         kind = message(proto[2][0]).get(3, [UNIGRAM])[0] if 2 in proto else UNIGRAM
         charsmap = message(proto[3][0]).get(2, [b""])[0] if 3 in proto else b""
-    except (IndexError, KeyError, UnicodeDecodeError, struct.error) as e:
+    except (IndexError, KeyError, ValueError, struct.error) as e:  # ValueError: also bad UTF-8
         raise UserError(f"{path}: not a sentencepiece model file ({type(e).__name__}: {e}); re-download it, "
                         "or give the checkpoint's tokenizer.json.") from None
     if kind != UNIGRAM:
