@@ -26,6 +26,7 @@ IGNORED = {  # in published checkpoints, not used by X-STILTs
     "lm_head.decoder.weight", "lm_head.decoder.bias",  # tied copies of word_embeddings and lm_head.bias
 }
 HUB_FILES = ["config.json", "*.safetensors", "*.safetensors.index.json", "tokenizer.json", "sentencepiece.bpe.model"]
+HUB_SKIP = ["*/*"]  # top level only: a hub pattern's * also matches /, and repos keep other formats in subfolders
 TOKENIZER_FILES = ("tokenizer.json", "sentencepiece.bpe.model")  # what save_model carries over (model/tokenizer.py)
 
 
@@ -64,7 +65,7 @@ def resolve(name_or_path) -> Path:
                         "FacebookAI/xlm-roberta-large.")
     from huggingface_hub import constants, snapshot_download
     try:
-        return Path(snapshot_download(str(name_or_path), allow_patterns=HUB_FILES,
+        return Path(snapshot_download(str(name_or_path), allow_patterns=HUB_FILES, ignore_patterns=HUB_SKIP,
                                       local_files_only=constants.HF_HUB_OFFLINE))
     except Exception as e:  # network, auth, missing repo, offline cache miss: all one message to the user
         raise UserError(f"--model {name_or_path}: no such local folder, and the hub download failed "

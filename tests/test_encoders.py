@@ -1,7 +1,8 @@
 """XLM-R-family encoders from the hub (issue 21): each family's config shape and tokenizer kind, scaled down, loads,
 trains a short chain, evaluates, exports, and reloads in transformers with the same hidden states; a folder with
 only sentencepiece.bpe.model is converted (model/spm.py) to the ids of the real tokenizer.json and of transformers;
-pickled weights are refused in one line. Run: pytest tests/test_encoders.py (~60 s on 2 cores; the slow test with XLM-R's own .model ~25 s more)."""
+pickled weights are refused in one line; the hub download's file patterns. Run: pytest tests/test_encoders.py
+(~35 s of CPU on 2 cores; the slow test, a chain on XLM-R's own .model, ~30 s more)."""
 import json
 import os
 import struct
@@ -12,7 +13,7 @@ import yaml
 from conftest import TINY, hf_checkpoint, shared, tatoeba
 
 import xstilts
-from model.load import load_model
+from model.load import HUB_FILES, HUB_SKIP, load_model
 from model.spm import convert
 from model.tokenizer import Tokenizer
 from util import UserError
@@ -123,6 +124,18 @@ def test_pickled_weights_are_refused_in_one_line_naming_the_folder_why_and_the_f
     with pytest.raises(UserError, match=r"hub repo org/pickled-model \(files fetched: .*\): no \*\.safetensors "
                                         r"weights, and xstilts never unpickles"):
         load_model("org/pickled-model")
+
+
+def test_the_hub_download_fetches_config_weights_and_tokenizer_files_at_the_top_level_only():
+    """huggingface_hub's own pattern filter over a repo laid out as the families' are (sentence-transformers
+    folders, ONNX exports, pickles beside the safetensors): the pickles and the subfolders stay on the hub."""
+    from huggingface_hub.utils import filter_repo_objects
+    repo = ["config.json", "model.safetensors", "pytorch_model.bin", "tokenizer.json", "sentencepiece.bpe.model",
+            "tokenizer_config.json", "onnx/model.safetensors", "onnx/model.onnx", "1_Pooling/config.json",
+            "colbert_linear.pt", "tf_model.h5", "model-00001-of-00002.safetensors", "model.safetensors.index.json"]
+    assert sorted(filter_repo_objects(repo, allow_patterns=HUB_FILES, ignore_patterns=HUB_SKIP)) == [
+        "config.json", "model-00001-of-00002.safetensors", "model.safetensors", "model.safetensors.index.json",
+        "sentencepiece.bpe.model", "tokenizer.json"]
 
 
 def hidden_states(folder, ids, mask):
