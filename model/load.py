@@ -25,7 +25,9 @@ IGNORED = {  # in published checkpoints, not used by X-STILTs
     "embeddings.position_ids", "embeddings.token_type_ids",  # buffers some old checkpoints saved
     "lm_head.decoder.weight", "lm_head.decoder.bias",  # tied copies of word_embeddings and lm_head.bias
 }
-HUB_FILES = ["config.json", "*.safetensors", "*.safetensors.index.json", "tokenizer.json"]
+HUB_FILES = ["config.json", "*.safetensors", "*.safetensors.index.json", "tokenizer.json", "sentencepiece.bpe.model"]
+HUB_SKIP = ["*/*"]  # top level only: a hub pattern's * also matches /, and repos keep other formats in subfolders
+TOKENIZER_FILES = ("tokenizer.json", "sentencepiece.bpe.model")  # what save_model carries over (model/tokenizer.py)
 
 
 def name_map(c: XLMRConfig, mlm_head: bool):
@@ -63,21 +65,25 @@ def resolve(name_or_path) -> Path:
                         "FacebookAI/xlm-roberta-large.")
     from huggingface_hub import constants, snapshot_download
     try:
-        return Path(snapshot_download(str(name_or_path), allow_patterns=HUB_FILES,
+        return Path(snapshot_download(str(name_or_path), allow_patterns=HUB_FILES, ignore_patterns=HUB_SKIP,
                                       local_files_only=constants.HF_HUB_OFFLINE))
     except Exception as e:  # network, auth, missing repo, offline cache miss: all one message to the user
         raise UserError(f"--model {name_or_path}: no such local folder, and the hub download failed "
                         f"({type(e).__name__}); check the id, the network, or HF_HUB_OFFLINE/HF_HOME.") from None
 
 
-def read_checkpoint(folder: Path):
-    """{HF name (prefix stripped) → (file, stored name)} over one or several safetensors files."""
+def read_checkpoint(folder: Path, name=None):
+    """{HF name (prefix stripped) → (file, stored name)} over one or several safetensors files.
+    name: the hub id the folder was downloaded for (HUB_FILES fetches no pickled weights), for the message."""
     files = sorted(folder.glob("*.safetensors"))
-    if not files:
-        other = [f.name for f in folder.iterdir() if f.suffix in (".bin", ".pt", ".msgpack", ".h5")]
-        hint = f" (found {other[0]}: convert it with transformers' save_pretrained(safe_serialization=True))" \
-            if other else ""
-        raise UserError(f"{folder}: no *.safetensors weights in this folder{hint}.")
+    if not files:  # only a pickle (pytorch_model.bin & co.): refused, never unpickled
+        other = [f.name for f in folder.iterdir() if f.suffix in (".bin", ".pt", ".ckpt", ".pth")]
+        src = f"hub repo {name} (files fetched: {folder})" if name else folder
+        raise UserError(f"{src}: no *.safetensors weights{f' (only {other[0]})' if other else ''}, and xstilts never "
+                        "unpickles (a .bin file is a pickle, which can run code when loaded); get safetensors with "
+                        "transformers' AutoModel.from_pretrained(ID).save_pretrained(DIR, safe_serialization=True), "
+                        "or the hub's safetensors conversion (`hf download ID --revision refs/pr/N --local-dir DIR`), "
+                        "then pass --model DIR.")
     index = folder / "model.safetensors.index.json"
     if index.exists() and not (folder / "model.safetensors").exists():  # transformers' order of preference
         try:
@@ -156,7 +162,7 @@ def load_model(name_or_path, device="cpu") -> XLMR:
     if not (folder / "config.json").exists():
         raise UserError(f"{folder}: no config.json; a checkpoint folder needs config.json and *.safetensors.")
     config = read_config(folder / "config.json")
-    where = read_checkpoint(folder)
+    where = read_checkpoint(folder, None if Path(name_or_path).is_dir() else name_or_path)
     mlm_head = "lm_head.bias" in where
     names = {ours: (hf,) if isinstance(hf, str) else hf for ours, hf in name_map(config, mlm_head).items()}
     unknown = sorted(set(where) - {n for hf in names.values() for n in hf} - IGNORED)
@@ -185,7 +191,7 @@ def load_model(name_or_path, device="cpu") -> XLMR:
             raise UserError(f"{folder}: tensor {bad[0]!r} holds NaN or inf values; the checkpoint is corrupt.")
         with torch.no_grad():
             params[ours].copy_(torch.cat(parts))  # also casts fp16/bf16 checkpoints to fp32 master weights
-    # source: where tokenizer.json lives, for Tokenizer(model.source); raw_config: every key, for save_model
+    # source: where the tokenizer lives, for Tokenizer(model.source); raw_config: every key, for save_model
     model.source, model.raw_config = folder, config_json(folder / "config.json")
     pool = [where.get(f"pooler.dense.{k}") for k in ("weight", "bias")]  # kept through save_model: the dual
     model.pooler_state = {k: handles[f].get_tensor(n).float() for k, (f, n) in zip(("weight", "bias"), pool)} \
@@ -194,7 +200,7 @@ def load_model(name_or_path, device="cpu") -> XLMR:
 
 
 def save_model(model: XLMR, folder, tokenizer_file=None):
-    """Write config.json + model.safetensors (+ tokenizer.json) in HF's XLMRobertaForMaskedLM layout, atomically."""
+    """config.json + model.safetensors (+ the tokenizer file) in HF's XLMRobertaForMaskedLM layout, atomically."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     params = dict(model.named_parameters())
@@ -211,6 +217,7 @@ def save_model(model: XLMR, folder, tokenizer_file=None):
     atomic_write(folder / "model.safetensors", lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
     (folder / "model.safetensors.index.json").unlink(missing_ok=True)  # a stale shard index must not win
     atomic_write(folder / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(raw, indent=2) + "\n"))
-    source = tokenizer_file or (model.source and Path(model.source) / "tokenizer.json")
-    if source and Path(source).exists() and Path(source).resolve() != (folder / "tokenizer.json").resolve():
-        atomic_write(folder / "tokenizer.json", lambda tmp: shutil.copyfile(source, tmp))
+    sources = [tokenizer_file] if tokenizer_file else [model.source and Path(model.source) / f for f in TOKENIZER_FILES]
+    for source in sources:  # the source's tokenizer file(s), as they are: later stages tokenize as this one did
+        if source and Path(source).exists() and Path(source).resolve() != (folder / Path(source).name).resolve():
+            atomic_write(folder / Path(source).name, lambda tmp: shutil.copyfile(source, tmp))

@@ -1,11 +1,12 @@
 """XLM-R tokenization: the `tokenizers` library on the checkpoint's tokenizer.json, as transformers' fast
 XLM-R tokenizer does it — `<s> A </s>` and `<s> A </s></s> B </s>`, longest-first truncation — with
 character offsets (QA) and word ids (tagging) on every Encoding. Parity: tests/test_tokenizer.py.
-The vocabulary and charsmap come from tokenizer.json; the pre-tokenizer is the one transformers >= 5
-builds for XLM-R (split on whitespace, then Metaspace), so a token's offsets never include the space
-before it — what QA needs to map token spans back to answer text. Ids are those of the file's own pipeline.
+The vocabulary and charsmap come from tokenizer.json (a folder with only sentencepiece.bpe.model: from that,
+converted in memory by model/spm.py); the pre-tokenizer is the one transformers >= 5 builds for XLM-R
+(split on whitespace, then Metaspace), so a token's offsets never include the space before it — what QA
+needs to map token spans back to answer text. Ids are those of the file's own pipeline.
 
-  tok = Tokenizer("path/to/checkpoint")          # folder holding tokenizer.json, or the file itself
+  tok = Tokenizer("path/to/checkpoint")          # folder (tokenizer.json or sentencepiece.bpe.model) or the file
   encs = tok(["a sentence"], ["its pair"], max_len=128)   # list of tokenizers.Encoding (parallel batch)
   ids, mask = tok.pad(encs)                       # (B, T) int64 tensors, right-padded
 """
@@ -16,32 +17,36 @@ from pathlib import Path
 import torch
 from tokenizers import Tokenizer as _Rust
 
+from model.spm import convert
 from util import UserError
 
+SPM = "sentencepiece.bpe.model"  # what XLM-R checkpoints without a tokenizer.json ship (fairseq's name)
 CHARS_PER_TOKEN = 64  # an XLM-R token is ~4 characters: the first max_len tokens lie well inside max_len * 64
 
 
 class Tokenizer:
     def __init__(self, path):
         path = Path(path)
-        path = path / "tokenizer.json" if path.is_dir() else path
+        if path.is_dir():  # tokenizer.json, else the sentencepiece model converted in memory (model/spm.py)
+            path = path / ("tokenizer.json" if (path / "tokenizer.json").exists() or not (path / SPM).exists() else SPM)
         if not path.exists():
-            raise UserError(f"{path}: no tokenizer.json; a checkpoint folder needs the HF fast-tokenizer file.")
+            raise UserError(f"{path}: no tokenizer.json (nor {SPM}); a checkpoint folder needs its tokenizer file.")
+        text = convert(path) if path.suffix == ".model" else None  # a bad .model file stops in convert
         try:
-            spec = json.loads(path.read_text(encoding="utf-8"))
-            # a Sequence normalizer: keep only its sentencepiece charsmap; whitespace is split anyway
+            spec = json.loads(text or path.read_text(encoding="utf-8"))
+            # a Sequence normalizer: keep only its sentencepiece charsmap (if any); whitespace is split anyway
             if (norm := spec["normalizer"]) and norm["type"] == "Sequence":
-                spec["normalizer"] = next(n for n in norm["normalizers"] if n["type"] == "Precompiled")
+                spec["normalizer"] = next((n for n in norm["normalizers"] if n["type"] == "Precompiled"), None)
             spec["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [{"type": "WhitespaceSplit"}, {
                 "type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True}]}
             self.rust = _Rust.from_str(json.dumps(spec))
         except Exception as e:  # bad JSON, not an XLM-R (sentencepiece) tokenizer, or a Rust-side parse error
-            raise UserError(f"{path}: not an XLM-R tokenizer.json ({type(e).__name__}: {e}).") from None
+            raise UserError(f"{path}: not an XLM-R tokenizer ({type(e).__name__}: {e}).") from None
         self.rust.no_padding()
         specials = ("<pad>", "<s>", "</s>", "<mask>")
         self.pad_id, self.cls_id, self.sep_id, self.mask_id = ids = [self.rust.token_to_id(t) for t in specials]
         if None in ids:
-            raise UserError(f"{path}: has no {specials[ids.index(None)]} token; not an XLM-R tokenizer.json.")
+            raise UserError(f"{path}: has no {specials[ids.index(None)]} token; not an XLM-R tokenizer.")
         self.vocab_size = self.rust.get_vocab_size()
         try:  # the checkpoint's own config.json: every id made here must have a row in its embedding
             limit = json.loads(path.with_name("config.json").read_text(encoding="utf-8"))["vocab_size"]
@@ -49,7 +54,7 @@ class Tokenizer:
             limit = None
         if type(limit) is int and self.vocab_size > limit:
             raise UserError(f"{path}: {self.vocab_size} tokens, but its config.json has vocab_size={limit}; "
-                            "use the checkpoint's own tokenizer.json.")
+                            "use the checkpoint's own tokenizer.")
         self._max_len = None
 
     def __call__(self, a, b=None, max_len=512, words=False):

@@ -178,7 +178,7 @@ def test_tokenizer_without_pad_is_one_sentence(tmp_path):
     spec["model"]["vocab"][1][0] = "<pdd>"
     spec["added_tokens"] = [a for a in spec["added_tokens"] if a["content"] != "<pad>"]
     (tmp_path / "tokenizer.json").write_text(json.dumps(spec))
-    with pytest.raises(UserError, match=r"tokenizer.json: has no <pad> token; not an XLM-R tokenizer.json"):
+    with pytest.raises(UserError, match=r"tokenizer.json: has no <pad> token; not an XLM-R tokenizer\."):
         Tokenizer(tmp_path)
 
 

@@ -12,6 +12,7 @@ BUDGET = {  # lines, ~10% above each file's size at the re-cut (issue 20); histo
     "model/__init__.py": 10,  # the package's docstring
     "model/xlmr.py": 160,  # the encoder: config, embeddings, post-LN blocks, MLM head, one forward, three routes
     "model/load.py": 240,  # the literal name map, hub/cache resolution, config.json's checks, strict load, atomic save
+    "model/spm.py": 100,  # issue 21: sentencepiece.bpe.model → a tokenizer.json, and the protobuf reader it needs
     "model/tokenizer.py": 120,  # tokenizers as transformers' XLM-R tokenizer; long lines cut first (bounded memory)
     "xkernels/attention.py": 125,  # the plain-math reference, SDPA, varlen (torch's, FlashAttention), pack/unpack
     "tasks/__init__.py": 70,  # the task contract: every name, its default and its reader; the one accessor
@@ -46,7 +47,8 @@ BUDGET = {  # lines, ~10% above each file's size at the re-cut (issue 20); histo
 }
 NOT_CORE = ("bench/", "studies/", "tasks/lareqa.py")
 TASK_FILE = 120  # each tasks/<name>.py (STYLE: task files of 50-120 lines); not core
-CORE_TOTAL = 3700  # measured 3,608 at the re-cut (issue 20), against STYLE's 2,000: NOT met. What a reader follows
+CORE_TOTAL = 3800  # measured 3,608 at the re-cut (issue 20), 3,700 after issue 21 (+ model/spm.py: checkpoints with
+# only a sentencepiece.bpe.model), against STYLE's 2,000: NOT met. What a reader follows
 # is within its budget (tests/test_reading_path.py: the experiment ~780 lines in 8 files, the operations ~560); the
 # rest is what a user was promised and each has tests: the official XTREME scorer and metrics (~390), QA's two
 # decoding routes (~140), checkpoints verified before a resume (~220), eleven subcommands' parsers (~360), every
