@@ -893,10 +893,10 @@ def _group_plots(d, out):
     """Where groups were asked for: one figure per target, the groups side by side (studies/plots.py groups)."""
     if not d["by"]["asked"]:
         return []
-    gain = {}
+    gain = {}  # per target: {cell: {lang: mean gain over seeds}}
     for g in out["gains"]:
-        gain.setdefault(g["cell"], {})[g["lang"]] = g["gain"]
-    return [(f"groups_{t}", draw.groups, (t, d["metric"][t], d["by"]["name"], rows, gain))
+        gain.setdefault(g["target"], {}).setdefault(g["cell"], {})[g["lang"]] = g["gain"]
+    return [(f"groups_{t}", draw.groups, (t, d["metric"][t], d["by"]["name"], rows, gain[t]))
             for t in d["targets"] if (rows := [g for g in out["groups"] if g["target"] == t and g["group"] != "all"])]
 
 
