@@ -113,9 +113,10 @@ def heatmap(plt, t, metric, rows, cols, heat):
     return fig
 
 
-def groups(plt, t, metric, by, rows, gain):
+def groups(plt, t, metric, by, rows, gain, diffs):
     """Gain over the baseline per group of languages, side by side: each language's mean gain as a dot, the group's
-    mean (per-seed group means, bars: 95% t over seeds, none below 3 languages) as a diamond; zero = no gain."""
+    mean (per-seed group means, bars: 95% t over seeds, none below 3 languages) as a diamond; zero = no gain. The
+    title states the first two group differences (Welch over languages, Holm-adjusted p)."""
     names = list(dict.fromkeys(r["group"] for r in rows))
     cells = list(dict.fromkeys(r["cell"] for r in rows))
     fig, ax = plt.subplots(figsize=(max(5, 1.4 * len(names) + 2), 4.5))
@@ -134,6 +135,8 @@ def groups(plt, t, metric, by, rows, gain):
     n = {r["group"]: r["n_langs"] for r in rows}
     ax.set_xticks(range(len(names)), [f"{g}\n({n[g]} langs)" for g in names])
     ax.set(xlabel=f"language group (by {by})", ylabel=f"gain over baseline ({t} {metric}, points)",
-           title=f"{t}: gain by {by}")
+           title="\n".join([f"{t}: gain by {by}", *(f"{w['what']}: {w['diff']:+.2f}" + (
+               f" [{w['lo']:+.2f}, {w['hi']:+.2f}], Welch over languages, p_adj {w['p_adj']:.3f}" if w["p"] is not
+               None else f" ({w['why']})") for w in diffs[:2])]))
     ax.legend(fontsize=8)
     return fig

@@ -882,7 +882,8 @@ def _groups_md(d, out):
         "a side the estimate alone (no test is possible).", ""]
     md += [f"- {t}: {len(v)} zero-shot language(s) in no group, left out of the groups: {' '.join(v)}"
            for t, v in g["left_out"].items() if v] or ["- every zero-shot language is in a group"]
-    md += ["", *_report_table(d, "group_differences", ["cell", "target", "difference [CI]", "langs", "p_adj"],
+    md += ["", *_report_table(d, "group_differences", ["cell", "target", "comparison", "difference [CI]", "langs",
+                                                       "p_adj"],
                               [[w["cell"], w["target"], w["what"], _est(w, "diff") if w["p"] is not None else
                                 f"{_fmt(w['diff'])} ({w['why']})", f"{w['n_a']}/{w['n_b']}", _padj(w)]
                                for w in out["group_differences"]])]
@@ -896,7 +897,8 @@ def _group_plots(d, out):
     gain = {}  # per target: {cell: {lang: mean gain over seeds}}
     for g in out["gains"]:
         gain.setdefault(g["target"], {}).setdefault(g["cell"], {})[g["lang"]] = g["gain"]
-    return [(f"groups_{t}", draw.groups, (t, d["metric"][t], d["by"]["name"], rows, gain[t]))
+    return [(f"groups_{t}", draw.groups, (t, d["metric"][t], d["by"]["name"], rows, gain[t],
+                                          [w for w in out["group_differences"] if w["target"] == t]))
             for t in d["targets"] if (rows := [g for g in out["groups"] if g["target"] == t and g["group"] != "all"])]
 
 

@@ -250,3 +250,5 @@ def test_the_groups_figure_draws_the_reported_gains(tmp_path, monkeypatch):
             assert np.allclose(dots.get_ydata(), [gain[t, lang] for lang in r["langs"]])
         baseline = [x for x in ax.get_lines() if x.get_label().startswith("baseline")]
         assert baseline and np.allclose(baseline[0].get_ydata(), 0)
+        (w,) = [w for w in rep["group_differences"] if w["target"] == t]  # the title states the difference
+        assert f"european − non-european: {w['diff']:+.2f}" in ax.get_title() and w["diff"] == pytest.approx(2, abs=0.01)
