@@ -266,6 +266,8 @@ def _missing(d):
 def _analyse(d):
     """Scores, seed-paired gains and the group claims of every combination × target: what every study has."""
     out = dict(scores=[], gains=[], gain_summary=[], groups=[], group_differences=[], robustness=[])
+    by = d["by"]  # the groups: low / high resource, or those asked for (`groups:`, --group-by), named in each row
+    named = dict(by=by["name"]) if by["asked"] else {}
     for c in d["combos"]:
         for t in d["targets"]:
             langs, seeds, a = _complete(_table(d, c, t))
@@ -289,18 +291,18 @@ def _analyse(d):
             row = dict(cell=c, target=t, **summary, p=stats.t_interval(g.mean(0))["p"] if test else None,
                        n_langs=len(glangs), share_improved=float((g.mean(1) > 0).mean()))
             out["gain_summary"].append(_test(d, **row) if test else row)
-            by, named = d["by"], dict(by=d["by"]["name"]) if d["by"]["asked"] else {}
             for k, v in _zero_shot(d, gains, by).items():
                 row = _group(d, k, v, test, cell=c, target=t, **named)
                 out["groups"] += [row] if row else []
             if test or by["asked"]:
                 split = _zero_shot(d, {lang: float(np.mean(list(v.values()))) for lang, v in gains.items()}, by)
                 out["group_differences"] += _differences(d, split, cell=c, target=t, **named)
-    by = d["by"]
-    if by["asked"]:  # what was compared, and the zero-shot languages of each target in no group
+    if by["asked"]:  # the groups these languages fill, what was compared, each target's languages in no group
         zero_shot = {t: {g["lang"] for g in out["gains"] if g["target"] == t and g["lang"] != SOURCE}
                      for t in d["targets"]}
-        out["grouping"] = dict(by=by["name"], groups=by["order"], comparison=PAIRS[len(by["order"]) > 2],
+        present = {x: by["of"][x] for v in zero_shot.values() for x in v if x in by["of"]}
+        groups = {k: sorted(x for x in present if present[x] == k) for k in by["order"] if k in present.values()}
+        out["grouping"] = dict(by=by["name"], groups=groups, comparison=PAIRS[len(groups) > 2],
                                left_out={t: sorted(x for x in v if x not in by["of"]) for t, v in zero_shot.items()})
     return out
 
@@ -873,9 +875,8 @@ def _groups_md(d, out):
     if not d["by"]["asked"]:
         return []
     g = out["grouping"]
-    members = {k: sorted(x for x, v in d["by"]["of"].items() if v == k and x != SOURCE) for k in g["groups"]}
-    md = ["", "## Language groups", "", f"By {g['by']}: " + "; ".join(
-        f"{k} ({len(v)}: {' '.join(v)})" if len(v) <= 20 else f"{k} ({len(v)} languages)" for k, v in members.items())
+    md = ["", "## Language groups", "", f"By {g['by']}, the zero-shot languages of this study: " + "; ".join(
+        f"{k} ({len(v)}: {' '.join(v)})" for k, v in g["groups"].items())
         + f". Each group's mean gain is in the table above. The difference between groups takes languages as the "
         f"unit (the seed luck they share cancels): Welch's t over the per-language mean gains (mean over seeds), 95% "
         f"interval, Holm-adjusted with every test of this report; {g['comparison']}; below {MIN_LANGS} languages on "

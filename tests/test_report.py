@@ -310,7 +310,8 @@ def test_named_groups_each_against_the_rest_languages_the_unit(tmp_path, capsys)
            "grouping in" in err and "groups (region)" in err and len(err.splitlines()) == 1
     assert not list(d.glob("report*"))
     md, rep = read(report.write_report(d).parent)
-    assert rep["grouping"] == dict(by="region", groups=["europe", "asia", "africa"], comparison="each group − the rest",
+    assert rep["grouping"] == dict(by="region", groups={k: sorted(v) for k, v in region.items()},
+                                   comparison="each group − the rest",
                                    left_out={"xnli": ["ar", "tr"]})
     assert "- xnli: 2 zero-shot language(s) in no group, left out of the groups: ar tr" in md
     lang_mean = {x: np.mean([values[("mnli", s, x)] - values[("none", s, x)] for s in (1, 2, 3)]) for x in of}
@@ -337,5 +338,6 @@ def test_named_groups_each_against_the_rest_languages_the_unit(tmp_path, capsys)
     assert xstilts.main(["report", str(d), "--group-by", "script"]) == 0  # the flag overrides the YAML
     md, rep = read(d)
     assert rep["grouping"]["by"] == "script" and rep["grouping"]["left_out"] == {"xnli": []}
+    assert set(rep["grouping"]["groups"]) == {"Latin", "Cyrillic", "Arabic", "Devanagari", "Thai", "Han"}  # these
     latin = next(w for w in rep["group_differences"] if w["what"] == "Latin − the rest")
     assert latin["langs_a"] == ["de", "fr", "sw", "tr", "yo"] and latin["p"] is not None
