@@ -7,7 +7,7 @@
   python xstilts.py run --config exp.yaml                           # intermediate → each target → eval
   python xstilts.py eval --all --suite xtreme-r --init runs/intermediate-mnli  # every target, submission
   python xstilts.py sweep --config studies/volume.yaml [--dry-run] [--plan FILE]  # a study: grid of chains
-  python xstilts.py report runs/volume                             # report.md, report.json, plots
+  python xstilts.py report runs/volume [--group-by script]        # report.md, report.json, plots
   python xstilts.py compare base=runs/a1,runs/a2 mnli=runs/b1 --baseline base
   python xstilts.py score --predictions DIR --labels DIR --suite xtreme --out scores.json
   python xstilts.py tasks                                          # every task, its files and data script
@@ -147,7 +147,7 @@ def cmd_compare(args):
 
 def cmd_report(args):
     from studies.report import write_report
-    print(f"report: {write_report(args.sweep)}")
+    print(f"report: {write_report(args.sweep, args.group_by)}")
 
 
 def cmd_score(args):
@@ -302,6 +302,9 @@ def main(argv=None):
     m.set_defaults(func=cmd_compare)
     r = sub.add_parser("report", help="report.md + report.json + plots of a sweep folder")
     r.add_argument("sweep", help="the sweep folder (runs/<study name>)")
+    r.add_argument("--group-by", default=None, metavar="X", help="compare groups of languages: a column of "
+                   "studies/languages.tsv (resource, family, genus, script, joshi_class) or a grouping named in the "
+                   "study's `groups:` (overrides it)")
     r.set_defaults(func=cmd_report)
     sub.add_parser("tasks", help="every task: kind, head, metric, languages, files, data script").set_defaults(
         func=cmd_tasks)

@@ -133,4 +133,32 @@ def paper(plt, rows, published):
     ax.set_xticks(x, [f"{r['target']}\n({r['metric']})" for r in rows])
     ax.set(ylabel="test score, average over the target's languages (points)", title="xstilts: against the paper")
     ax.legend(fontsize=7)
+
+
+def groups(plt, t, metric, by, rows, gain, diffs):
+    """Gain over the baseline per group of languages, side by side: each language's mean gain as a dot, the group's
+    mean (per-seed group means, bars: 95% t over seeds, none below 3 languages) as a diamond; zero = no gain. The
+    title states the first two group differences (Welch over languages, Holm-adjusted p)."""
+    names = list(dict.fromkeys(r["group"] for r in rows))
+    cells = list(dict.fromkeys(r["cell"] for r in rows))
+    fig, ax = plt.subplots(figsize=(max(5, 1.4 * len(names) + 2), 4.5))
+    for j, c in enumerate(cells):
+        mine = [r for r in rows if r["cell"] == c]
+        x = [names.index(r["group"]) + 0.6 * (j + 0.5) / len(cells) - 0.3 for r in mine]
+        for xi, r in zip(x, mine):
+            ax.plot([xi - 0.08] * len(r["langs"]), [gain[c][lang] for lang in r["langs"]], "o", ms=3, alpha=0.4,
+                    color=f"C{j}", gid=f"langs:{c}:{r['group']}")
+        mean = [r["estimate"] for r in mine]
+        err = [[m - (r["ci_low"] if r["ci_low"] is not None else m) for m, r in zip(mean, mine)],
+               [(r["ci_high"] if r["ci_high"] is not None else m) - m for m, r in zip(mean, mine)]]
+        ax.plot(x, mean, "D", color=f"C{j}", gid=f"mean:{c}", label=f"{c}: group mean (bars: 95% t over seeds)")
+        ax.errorbar(x, mean, yerr=err, fmt="none", capsize=3, color=f"C{j}")
+    ax.axhline(0, ls="--", color="black", lw=1, label="baseline (no intermediate task)")
+    n = {r["group"]: r["n_langs"] for r in rows}
+    ax.set_xticks(range(len(names)), [f"{g}\n({n[g]} langs)" for g in names])
+    ax.set(xlabel=f"language group (by {by})", ylabel=f"gain over baseline ({t} {metric}, points)",
+           title="\n".join([f"{t}: gain by {by}", *(f"{w['what']}: {w['diff']:+.2f}" + (
+               f" [{w['lo']:+.2f}, {w['hi']:+.2f}], Welch over languages, p_adj {w['p_adj']:.3f}" if w["p"] is not
+               None else f" ({w['why']})") for w in diffs[:2])]))
+    ax.legend(fontsize=8)
     return fig

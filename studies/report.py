@@ -36,6 +36,7 @@ STUDIES = ("generic", "volume", "typology", "ntasks", "robustness", "translated"
 METRIC = MAIN  # each target's main metric, as XTREME reports it (studies/compare.py)
 SOURCE = "en"  # the intermediate tasks' language: no transfer to measure there, so never in a zero-shot group
 MIN_LANGS = 3  # a claim about a group of languages is tested from 3 languages on; below, the estimate alone
+PAIRS = ("the first group − the second", "each group − the rest")  # the differences tested: 2 groups, more
 METHOD = ("every gain is paired by seed (cell − baseline, same seed, target and language), with a Student-t interval "
           "over seeds (none below 2 seeds); a group of languages evaluated on the same models is averaged per seed, "
           "Student-t over seeds, its language count beside it and no test below 3 languages; differences between "
@@ -230,10 +231,12 @@ def _group(d, label, table, test=True, **keys):
     return _test(d, **row) if row["p"] is not None else row
 
 
-def _zero_shot(d, gains):
-    """{lang: g} without the source language, split into all / low / high resource."""
+def _zero_shot(d, gains, by=None):
+    """{lang: g} without the source language, split into all and the groups of `by` (a languages.grouping; by
+    default low / high resource). A language in no group of a named grouping is in `all` only."""
     g = {lang: v for lang, v in gains.items() if lang != SOURCE}
-    return {"all": g, **{k: {lang: v for lang, v in g.items() if d["group"].get(lang) == k} for k in ("low", "high")}}
+    of, order = (by["of"], by["order"]) if by else (d["group"], ("low", "high"))
+    return {"all": g, **{k: {lang: v for lang, v in g.items() if of.get(lang) == k} for k in order}}
 
 
 def _missing(d):
@@ -264,6 +267,8 @@ def _missing(d):
 def _analyse(d):
     """Scores, seed-paired gains and the group claims of every combination × target: what every study has."""
     out = dict(scores=[], gains=[], gain_summary=[], groups=[], group_differences=[], robustness=[])
+    by = d["by"]  # the groups: low / high resource, or those asked for (`groups:`, --group-by), named in each row
+    named = dict(by=by["name"]) if by["asked"] else {}
     for c in d["combos"]:
         for t in d["targets"]:
             langs, seeds, a = _complete(_table(d, c, t))
@@ -287,14 +292,41 @@ def _analyse(d):
             row = dict(cell=c, target=t, **summary, p=stats.t_interval(g.mean(0))["p"] if test else None,
                        n_langs=len(glangs), share_improved=float((g.mean(1) > 0).mean()))
             out["gain_summary"].append(_test(d, **row) if test else row)
-            for k, v in _zero_shot(d, gains).items():
-                row = _group(d, k, v, test, cell=c, target=t)
+            for k, v in _zero_shot(d, gains, by).items():
+                row = _group(d, k, v, test, cell=c, target=t, **named)
                 out["groups"] += [row] if row else []
-            split = _zero_shot(d, {lang: float(np.mean(list(v.values()))) for lang, v in gains.items()})
-            if test and len(split["low"]) >= MIN_LANGS and len(split["high"]) >= MIN_LANGS:
-                w = stats.welch(list(split["low"].values()), list(split["high"].values()))  # seed luck cancels
-                out["group_differences"].append(_test(d, cell=c, target=t, what="low − high resource", **w))
+            if test or by["asked"]:
+                split = _zero_shot(d, {lang: float(np.mean(list(v.values()))) for lang, v in gains.items()}, by)
+                out["group_differences"] += _differences(d, split, cell=c, target=t, **named)
+    if by["asked"]:  # the groups these languages fill, what was compared, each target's languages in no group
+        zero_shot = {t: {g["lang"] for g in out["gains"] if g["target"] == t and g["lang"] != SOURCE}
+                     for t in d["targets"]}
+        present = {x: by["of"][x] for v in zero_shot.values() for x in v if x in by["of"]}
+        groups = {k: sorted(x for x in present if present[x] == k) for k in by["order"] if k in present.values()}
+        out["grouping"] = dict(by=by["name"], groups=groups, comparison=PAIRS[len(groups) > 2],
+                               left_out={t: sorted(x for x in v if x not in by["of"]) for t, v in zero_shot.items()})
     return out
+
+
+def _differences(d, split, **keys):
+    """Between groups the seed luck the languages share cancels: languages are the unit, Welch over per-language mean
+    gains. Two groups: the first − the second; more: each group − the rest (one test each, Holm with the others).
+    Below MIN_LANGS languages on a side: the estimate alone (the default low − high: no row)."""
+    names, rows = [k for k in d["by"]["order"] if split[k]], []
+    pairs = [(names[0], names[1])] if len(names) == 2 else [(k, None) for k in names] if len(names) > 2 else []
+    for a, b in pairs:
+        rest = split[b] if b else {x: v for k in names if k != a for x, v in split[k].items()}
+        w = stats.welch(list(split[a].values()), list(rest.values()))
+        w.update(dict(group_a=a, group_b=b or "the rest", langs_a=sorted(split[a]), langs_b=sorted(rest))
+                 if d["by"]["asked"] else {})
+        what = f"{a} − {b or 'the rest'}" + (" resource" if d["by"]["name"] == "resource" else "")
+        if min(w["n_a"], w["n_b"]) < MIN_LANGS:
+            if not d["by"]["asked"]:
+                continue
+            w.update(lo=None, hi=None, p=None, why=f"{min(w['n_a'], w['n_b'])} language(s) in a group: the estimate "
+                                                  "only, no test possible")
+        rows.append(_test(d, **keys, what=what, **w) if w["p"] is not None else dict(keys, what=what, **w))
+    return rows
 
 
 def _lang_gain(out, c, t):
@@ -711,6 +743,11 @@ def _answer(d, out, extra, missing):
         findings += paper.findings(extra)
     else:
         question = "Does each cell improve over the baseline?"
+    if d["by"]["asked"]:
+        by = d["by"]
+        question = question if kind != "generic" else (f"Does the gain over the baseline differ between the groups of "
+                                                       f"languages by {by['name']} ({', '.join(by['order'])})?")
+        findings += [_difference_finding(w, sig(w)) for w in out["group_differences"]]
     if kind != "typology":
         findings += [f"{g['cell']}, {g['target']}: average gain over {g['n_langs']} languages {_est(g, 'gain')}, "
                      f"p_adj {_padj(g)}" for g in out["gain_summary"] if kind == "generic"]
@@ -732,6 +769,16 @@ def _answer(d, out, extra, missing):
                           "left out of the statistics") + "; listed in report.json `collapsed`")
     return dict(question=question, findings=findings or ["no finding: the data cannot answer yet"], caveats=caveats,
                 method=METHOD, tests=len(d["tests"]))
+
+
+def _difference_finding(w, significant):
+    """One group difference of the Answer: estimate, interval, adjusted p and the languages behind each side."""
+    head = f"{w['cell']}, {w['target']}: {w['what']} (by {w['by']}, languages the unit)"
+    if w["p"] is None:
+        return f"{head}: {_fmt(w['diff'])} points, {w['n_a']} vs {w['n_b']} languages ({w['why']})"
+    verdict = (f"{w['group_a']} languages gain {'more' if w['diff'] > 0 else 'less'} than {w['group_b']}"
+               if significant else "no evidence of a difference")
+    return f"{head}: {verdict} ({_est(w, 'diff')} points, p_adj {_padj(w)}, {w['n_a']} vs {w['n_b']} languages)"
 
 
 def _est(r, key="estimate"):
@@ -804,9 +851,10 @@ def _common_md(d, out, missing):
     md += _report_table(d, "scores", ["cell", "target", "mean ± sd", "seeds", "langs", "worst"],
                     [[s["cell"], s["target"], f"{s['mean']:.2f} ± {_fmt(s['sd'])}", s["n_seeds"], s["n_langs"],
                       f"{s['worst']:.2f} ({s['worst_lang']})"] for s in out["scores"]])
+    groups = f"by {d['by']['name']}" if d["by"]["asked"] else "low = Joshi class 0-2"
     md += ["", "## Gains over the baseline", "", "Cell − baseline on the same seed, target and language. 'These "
            "languages': the language average, Student-t over seeds (no interval below 2 seeds). Groups (zero-shot "
-           f"languages, {SOURCE} left out; low = Joshi class 0-2): the group's mean per seed, Student-t over seeds, "
+           f"languages, {SOURCE} left out; {groups}): the group's mean per seed, Student-t over seeds, "
            f"no test below {MIN_LANGS} languages.", ""]
     md += _report_table(d, "gains", ["cell", "target", "these languages [CI]", "p_adj", "langs", "improved"],
                     [[g["cell"], g["target"],
@@ -820,6 +868,7 @@ def _common_md(d, out, missing):
         per_lang.setdefault((g["cell"], g["target"]), []).append(f"{g['lang']} {g['gain']:+.2f}")
     md += ["", "Per language (mean over seeds; t intervals in report.json, not adjusted: estimates, not tests):", "",
            *(f"- {c}, {t}: {', '.join(v)}" for (c, t), v in per_lang.items())] if per_lang else []
+    md += _groups_md(d, out)
     md += ["", "## Robustness", "", "Seed sd of the language average, worst language, sd and range across languages, "
            "share of languages above the baseline (stats.robustness).", ""]
     head = ["cell", "target", "mean", "seed sd", "worst", "lang sd", "max−min", "improved"]
@@ -827,6 +876,39 @@ def _common_md(d, out, missing):
                     [[r["cell"], r["target"], r["mean"], r["seed_std"], f"{r['worst']:.2f} ({r['worst_lang']})",
                       r["lang_std"], r["lang_range"], r.get("share_improved")] for r in out["robustness"]])
     return md
+
+
+def _groups_md(d, out):
+    """The groups asked for (`groups:` or --group-by): who is in which, who is left out, the differences."""
+    if not d["by"]["asked"]:
+        return []
+    g = out["grouping"]
+    md = ["", "## Language groups", "", f"By {g['by']}, the zero-shot languages of this study: " + "; ".join(
+        f"{k} ({len(v)}: {' '.join(v)})" for k, v in g["groups"].items())
+        + f". Each group's mean gain is in the table above. The difference between groups takes languages as the "
+        f"unit (the seed luck they share cancels): Welch's t over the per-language mean gains (mean over seeds), 95% "
+        f"interval, Holm-adjusted with every test of this report; {g['comparison']}; below {MIN_LANGS} languages on "
+        "a side the estimate alone (no test is possible).", ""]
+    md += [f"- {t}: {len(v)} zero-shot language(s) in no group, left out of the groups: {' '.join(v)}"
+           for t, v in g["left_out"].items() if v] or ["- every zero-shot language is in a group"]
+    md += ["", *_report_table(d, "group_differences", ["cell", "target", "comparison", "difference [CI]", "langs",
+                                                       "p_adj"],
+                              [[w["cell"], w["target"], w["what"], _est(w, "diff") if w["p"] is not None else
+                                f"{_fmt(w['diff'])} ({w['why']})", f"{w['n_a']}/{w['n_b']}", _padj(w)]
+                               for w in out["group_differences"]])]
+    return md
+
+
+def _group_plots(d, out):
+    """Where groups were asked for: one figure per target, the groups side by side (studies/plots.py groups)."""
+    if not d["by"]["asked"]:
+        return []
+    gain = {}  # per target: {cell: {lang: mean gain over seeds}}
+    for g in out["gains"]:
+        gain.setdefault(g["target"], {}).setdefault(g["cell"], {})[g["lang"]] = g["gain"]
+    return [(f"groups_{t}", draw.groups, (t, d["metric"][t], d["by"]["name"], rows, gain[t],
+                                          [w for w in out["group_differences"] if w["target"] == t]))
+            for t in d["targets"] if (rows := [g for g in out["groups"] if g["target"] == t and g["group"] != "all"])]
 
 
 def _answer_md(d, answer):
@@ -856,13 +938,16 @@ def _save(fig, path):
                      lambda tmp: fig.savefig(tmp, format=fmt, dpi=120, bbox_inches="tight"))
 
 
-def write_report(sweep_dir) -> Path:
-    """Compute everything first (an error leaves no file behind), then write the figures, report.json, report.md."""
+def write_report(sweep_dir, group_by=None) -> Path:
+    """Compute everything first (an error leaves no file behind), then write the figures, report.json, report.md.
+    group_by: --group-by, a languages.tsv column or a grouping named in the study's `groups:` (which it overrides)."""
     sweep = Path(sweep_dir)
     d = dict(_build(*_read(sweep)), dir=sweep)
+    d["by"] = languages.grouping(d["study"].get("groups"), group_by, str(sweep / "study.yaml"))
     out, missing = _analyse(d), _missing(d)
     compute, to_md = SECTIONS.get(d["kind"], (None, None))
     extra, plots = compute(d, out) if compute else ({}, [])
+    plots = [*plots, *_group_plots(d, out)]
     for row, p in zip(d["tests"], stats.holm([r["p"] for r in d["tests"]])):
         row["p_adj"] = p
     if d["kind"] == "volume":

@@ -12,7 +12,9 @@ STUDY.yaml (studies/*.yaml are the real ones, studies/demo/*.yaml their offline 
   targets: [xnli, ...]   # or suite: xtreme | xtreme-r (every target on its suite's languages)
   langs: [sw, ...]       # optional subset of each target's languages
   seeds: [1, 2, 3]       # every training stage of a cell uses the cell's seed
-  (report keys: metric, threshold, baseline; studies/report.py)
+  groups: script         # optional: language groups compared in the report, a languages.tsv column or
+                         # {name: {group: [langs]}} (studies/languages.py grouping; `report --group-by`)
+  (report keys: metric, threshold, baseline, keep_collapsed; studies/report.py)
 Precedence per stage: Config < task HPARAMS < base < base scoped < grid cell < grid cell scoped.
 The sweep directory holds study.yaml (a copy), stages/ (every stage once), results.csv and results.jsonl
 (header cell,<grid keys in grid order>,seed,target,lang,metric,value; rewritten atomically after every
@@ -36,12 +38,13 @@ from chain.plan import Stage, chain, distinct, execute, preflight, waves
 from chain.rundir import lock, release, write_json
 from util import UserError
 from util import atomic_write
+from studies import languages
 from studies.compare import main_metric, read_scores
 from tasks.lib import submission
 from tasks import get_task, task_names
 
 KEYS = {"study", "name", "base", "grid", "targets", "suite", "langs", "seeds", "metric", "threshold", "baseline",
-        "keep_collapsed"}
+        "keep_collapsed", "groups"}
 STUDY_LEVEL = {"seed": "seeds", "langs": "langs", "runs_dir": "the --runs-dir flag", "name": "name"}  # not per cell
 METRICS = ("macro_f1", "accuracy", "f1", "exact_match", "precision", "recall")  # a `metric:` may name, beside METRIC
 MAX_CELLS = 10_000  # grid combinations × seeds: a typo (a 10^6-cell grid) stops before anything is built
@@ -126,8 +129,22 @@ def read_study(path):
         if unknown:
             raise UserError(f"{src}: langs {' '.join(map(str, unknown))}: no target of this study has it; they have "
                             f"{' '.join(sorted(have))}.")
+    _groups(s, src)
     s.update(seeds=seeds, name=folder, grid=grid, base=s.get("base") or {})
     return s
+
+
+def _groups(s, src):
+    """`groups:` checked now (studies/languages.py grouping), and every language it names in some target."""
+    languages.grouping(s.get("groups"), where=src)
+    named = s["groups"] if isinstance(s.get("groups"), dict) else {}
+    have = {x for t in targets_of(s) for x in _languages(s, t) if not s.get("langs") or x in s["langs"]}
+    for name, groups in named.items():
+        for group, langs in groups.items():
+            absent = [x for x in langs if x not in have]
+            if absent:
+                raise UserError(f"{src}: groups.{name}.{group}: {' '.join(absent)} in no target of this study (they "
+                                f"have {' '.join(sorted(have))}); drop it or add a target that has it.")
 
 
 def _canonical(v):

@@ -3,6 +3,8 @@ YAML and planted effects, so that every report section can be tested against an 
 
     from studies import synthetic
     synthetic.write("studies/volume.yaml", "runs/fake-volume", truth=lambda keys, target, lang: 60.0)
+    synthetic.write("studies/groups.yaml", "runs/fake-groups", synthetic.group_effect(
+        {"a": ["de", "fr"], "b": ["sw", "zh"]}, {"a": 2.0, "b": 1.0}, spread=0.3))   # a planted group difference
     python xstilts.py report runs/fake-volume
     python -m studies.synthetic studies/volume.yaml runs/fake-volume   # a null truth, reported and timed
 
@@ -39,6 +41,16 @@ def _train_examples(keys):
 def _langs(study, target):
     langs = importlib.import_module(f"tasks.{target}").LANGS
     return [lang for lang in langs if lang in study["langs"]] if study.get("langs") else list(langs)
+
+
+def group_effect(groups, gains, spread=0.0, level=60.0, rng=0):
+    """A truth with a group effect: every cell but the baseline (task none) gains gains[group] points on the languages
+    of groups[group] (0 on a language in no group), each language also its own fixed deviation (sd `spread`, drawn
+    once: languages differ within a group too); every language's baseline is `level`."""
+    of = {lang: group for group, langs in groups.items() for lang in langs}
+    dev = dict(zip(sorted(of), np.random.default_rng(rng).normal(0, spread, len(of))))
+    return lambda keys, t, lang: level + (str(keys.get("task", "none")) != "none") * (gains.get(of.get(lang), 0.0)
+                                                                                      + dev.get(lang, 0.0))
 
 
 def write(study, folder, truth, seed_sd=0.5, lang_seed_sd=0.5, examples=2000, rng=0, dev=None):

@@ -292,3 +292,52 @@ def test_provenance_is_printed_and_mixed_commits_are_a_caveat(tmp_path):
     assert rep["provenance"]["commits"] == {"a" * 40: 1, "b" * 40: 1} and rep["provenance"]["wall_h"] == 2.0
     assert "- provenance: commits" in md and "2026-12-01T10:00:00 to 2026-12-02T11:00:00" in md
     assert any("2 different commits" in c for c in rep["answer"]["caveats"])
+
+
+def test_named_groups_each_against_the_rest_languages_the_unit(tmp_path, capsys):
+    """Three groups: each group − the rest (Welch over per-language mean gains), Holm with every other test; a group
+    of 2 languages gets the estimate alone; languages in no group are named and left out; --group-by overrides."""
+    import xstilts
+    region = {"europe": ["de", "fr", "ru"], "asia": ["hi", "th", "zh", "ur", "mr"], "africa": ["sw", "yo"]}
+    of = {x: g for g, xs in region.items() for x in xs}
+    values = {(task, seed, lang): 50 + seed + (task == "mnli") * (1 + 2 * (of.get(lang) == "europe"))
+              + noise(task, seed, lang) for task in ("none", "mnli") for seed in (1, 2, 3) for lang in LANGS}
+    study = dict(grid=dict(task=["none", "mnli"]), seeds=[1, 2, 3], targets=["xnli"], groups={"region": region})
+    d = sweep(tmp_path / "s", study, lambda k, s, t, lang: values[(k["task"], s, lang)])
+    assert xstilts.main(["report", str(d), "--group-by", "regio"]) == 2  # a typo: one line, nothing written
+    err = capsys.readouterr().err.strip()
+    assert "--group-by regio: not a column of languages.tsv (resource, family, genus, script, joshi_class) nor a " \
+           "grouping in" in err and "groups (region)" in err and len(err.splitlines()) == 1
+    assert not list(d.glob("report*"))
+    md, rep = read(report.write_report(d).parent)
+    assert rep["grouping"] == dict(by="region", groups={k: sorted(v) for k, v in region.items()},
+                                   comparison="each group − the rest",
+                                   left_out={"xnli": ["ar", "tr"]})
+    assert "- xnli: 2 zero-shot language(s) in no group, left out of the groups: ar tr" in md
+    lang_mean = {x: np.mean([values[("mnli", s, x)] - values[("none", s, x)] for s in (1, 2, 3)]) for x in of}
+    ss = pytest.importorskip("scipy.stats")
+    diffs = {w["group_a"]: w for w in rep["group_differences"]}
+    for g in ("europe", "asia"):
+        rest = [lang_mean[x] for x in of if of[x] != g]
+        ref = ss.ttest_ind([lang_mean[x] for x in region[g]], rest, equal_var=False)
+        assert diffs[g]["what"] == f"{g} − the rest" and diffs[g]["p"] == pytest.approx(ref.pvalue)
+        assert diffs[g]["n_b"] == len(rest) and diffs[g]["lo"] < diffs[g]["diff"] < diffs[g]["hi"]
+    africa = diffs["africa"]  # 2 languages: the estimate, no interval, no test
+    assert africa["p"] is None and africa["lo"] is None and "no test possible" in africa["why"]
+    assert africa["diff"] == pytest.approx(np.mean([lang_mean[x] for x in region["africa"]])
+                                           - np.mean([lang_mean[x] for x in of if of[x] != "africa"]))
+    assert diffs["europe"]["p_adj"] < 0.05 and diffs["europe"]["diff"] == pytest.approx(2, abs=0.6)
+    rows = [r for r in (*rep["gain_summary"], *rep["groups"], *rep["group_differences"]) if r.get("p") is not None]
+    assert [r["p_adj"] for r in rows] == pytest.approx(stats.holm([r["p"] for r in rows]))  # one family: the report
+    assert rep["answer"]["tests"] == len(rows) == 6  # the gain, 3 group means (all, europe, asia), 2 differences
+    groups = {g["group"]: g for g in rep["groups"]}
+    assert groups["africa"]["p"] is None and groups["europe"]["by"] == "region" and groups["all"]["n_langs"] == 12
+    finding = next(f for f in rep["answer"]["findings"] if f.startswith("task=mnli, xnli: europe − the rest"))
+    assert "europe languages gain more than the rest" in finding and "3 vs 7 languages" in finding
+    assert "groups of languages by region" in rep["answer"]["question"] and "## Language groups" in md
+    assert xstilts.main(["report", str(d), "--group-by", "script"]) == 0  # the flag overrides the YAML
+    md, rep = read(d)
+    assert rep["grouping"]["by"] == "script" and rep["grouping"]["left_out"] == {"xnli": []}
+    assert set(rep["grouping"]["groups"]) == {"Latin", "Cyrillic", "Arabic", "Devanagari", "Thai", "Han"}  # these
+    latin = next(w for w in rep["group_differences"] if w["what"] == "Latin − the rest")
+    assert latin["langs_a"] == ["de", "fr", "sw", "tr", "yo"] and latin["p"] is not None

@@ -158,6 +158,11 @@ def test_max_steps_holds_compute_constant(world, tmp_path):
      "the grid makes 12,000 cells"),
     (dict(grid={"task": ["none", "mnli"], "model": ["/nonexistent"]}), "/nonexistent"),
     (dict(grid={"task": ["none", "mnli"], "lr": [[1e-3, 2e-3]]}), "grid.lr must list single values"),
+    (dict(groups="scrpt"), "groups 'scrpt' is neither a column of languages.tsv (resource, family, genus, script, "),
+    (dict(groups={"eu": {"a": ["de"], "b": ["de"]}}), "groups.eu: de is in both a and b; put it in one"),
+    (dict(groups={"eu": {"a": ["de"], "b": ["fr"]}}), "groups.eu.b: fr in no target of this study (they have de en)"),
+    (dict(groups={"eu": {"a": ["de"], "b": ["xx"]}}), "groups.eu.b: languages.tsv has no language 'xx'; use its codes"),
+    (dict(groups={"eu": ["de"]}), "groups.eu must map two or more group names to lists of languages"),
 ])
 def test_bad_study_files_are_one_line_and_write_nothing(world, tmp_path, capsys, change, message):
     cfg = study(tmp_path / "s.yaml", world, tmp_path / "runs", **change)

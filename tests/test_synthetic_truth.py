@@ -2,6 +2,7 @@
 fed to `report`. Each study's Answer recovers a planted effect and does not report a planted null; the
 figures draw the numbers the report states (a zero gain lies on zero)."""
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -179,3 +180,75 @@ def test_every_figure_draws_the_numbers_of_its_report(tmp_path, monkeypatch):
     for i, lang in enumerate(rows):  # the diagonal: row L, column L
         h = next(h for h in rep["heatmap"] if (h["target"], h["row"], h["lang"]) == ("xnli", lang, lang))
         assert heat[i, i] == pytest.approx(h["vs_english"])
+
+
+EUROPE = yaml.safe_load(open("studies/groups.yaml", encoding="utf-8"))["groups"]["europe"]
+
+
+def groups_reports(tmp_path, monkeypatch, gains, draws):
+    """The groups study on `draws` synthetic sweeps (each its own language deviations and noise), without figures."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # figures: test_the_groups_figure_draws_the_reported_gains
+    return [run(tmp_path / str(r), "groups", synthetic.group_effect(EUROPE, gains, spread=0.3, rng=r), rng=r)
+            for r in range(draws)]
+
+
+def test_groups_planted_difference_is_recovered(tmp_path, monkeypatch):
+    """European languages gain 3 points, non-European 1 (each language ± 0.3 of its group's): european − non-european
+    is found on every target with 3+ languages a side, its interval holding +2; TyDiQA's 2 European languages give
+    the estimate alone."""
+    covered, tested = 0, 0
+    for rep, md in groups_reports(tmp_path, monkeypatch, {"european": 3.0, "non-european": 1.0}, draws=8):
+        for w in rep["group_differences"]:
+            assert w["what"] == "european − non-european" and w["by"] == "europe", w
+            if w["target"] == "tydiqa":  # fi, ru
+                assert w["n_a"] == 2 and w["p"] is None and "no test possible" in w["why"]
+                continue
+            tested += 1
+            covered += w["lo"] <= 2.0 <= w["hi"]
+            assert w["p_adj"] < 0.05 and w["lo"] > 0, w
+        found = [f for f in rep["answer"]["findings"] if "european − non-european" in f]
+        assert len(found) == 5 and sum("european languages gain more than non-european" in f for f in found) == 4
+        assert "## Language groups" in md and "every zero-shot language is in a group" in md
+    assert tested == 32 and covered / tested >= 0.85, covered
+
+
+def test_groups_planted_null_is_not_a_finding(tmp_path, monkeypatch):
+    """Both groups gain 1 point: over 20 draws, a group difference survives Holm in at most 2 reports (a 5%
+    family-wise rate: 1 expected), and the Answer calls every other one no evidence of a difference."""
+    false = 0
+    for rep, _ in groups_reports(tmp_path, monkeypatch, {"european": 1.0, "non-european": 1.0}, draws=20):
+        tested = [w for w in rep["group_differences"] if w["p"] is not None]
+        assert len(tested) == 4
+        false += any(w["p_adj"] < 0.05 for w in tested)
+        if not any(w["p_adj"] < 0.05 for w in tested):
+            found = [f for f in rep["answer"]["findings"] if "european − non-european" in f and "no test" not in f]
+            assert len(found) == 4 and all("no evidence of a difference" in f for f in found), found
+    assert false <= 2, false
+
+
+def test_the_groups_figure_draws_the_reported_gains(tmp_path, monkeypatch):
+    """Gains drawn as gains: the non-European group (no gain) on zero, the European one at +2 above it; every
+    diamond a reported group mean, every dot a reported per-language gain."""
+    pytest.importorskip("matplotlib")
+    figures = {}
+    monkeypatch.setattr(report, "_save", lambda fig, path: figures.setdefault(path.name, fig))
+    study = dict(yaml.safe_load(open("studies/groups.yaml", encoding="utf-8")), targets=["xquad", "tydiqa"])
+    base = {lang: 40 + 30 * TABLE[lang]["joshi_class"] / 5 for lang in TABLE}  # baselines far apart
+    planted = synthetic.group_effect(EUROPE, {"european": 2.0})
+    rep, _ = run(tmp_path, study, lambda k, t, lang: planted(k, t, lang) - 60 + base[lang], seed_sd=0,
+                 lang_seed_sd=0, examples=10**9)
+    assert rep["plots"] == ["groups_xquad.png", "groups_tydiqa.png"]
+    gain = {(g["target"], g["lang"]): g["gain"] for g in rep["gains"]}
+    for t in ("xquad", "tydiqa"):
+        ax = figures[f"groups_{t}"].axes[0]
+        rows = [g for g in rep["groups"] if g["target"] == t and g["group"] != "all"]
+        (line,) = [x for x in ax.get_lines() if x.get_gid() == "mean:task=mnli"]
+        assert np.allclose(line.get_ydata(), [r["estimate"] for r in rows])
+        assert np.allclose(line.get_ydata(), [2.0, 0.0], atol=0.01)  # european, non-european: sign and size
+        for r in rows:
+            (dots,) = [x for x in ax.get_lines() if x.get_gid() == f"langs:task=mnli:{r['group']}"]
+            assert np.allclose(dots.get_ydata(), [gain[t, lang] for lang in r["langs"]])
+        baseline = [x for x in ax.get_lines() if x.get_label().startswith("baseline")]
+        assert baseline and np.allclose(baseline[0].get_ydata(), 0)
+        (w,) = [w for w in rep["group_differences"] if w["target"] == t]  # the title states the difference
+        assert f"european − non-european: {w['diff']:+.2f}" in ax.get_title() and w["diff"] == pytest.approx(2, abs=0.01)
