@@ -1,6 +1,7 @@
 """The `xstilts` study (studies/paper.py): the paper's grid, its best intermediate task per target chosen on dev
 (never on test), the submission folder scored by the official scorer, and the published rows beside ours."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -120,4 +121,5 @@ def test_tiny_xstilts_study_end_to_end(tmp_path, capsys):
         picked = rep["submission"]["systems"][f]  # the files are the picked eval stage's, byte for byte
         for p in (sub / "predictions" / f).glob("test-*"):
             assert p.read_bytes() == (root / picked["stage"] / "predictions" / f / p.name).read_bytes()
-    assert "## Against the paper" in md and "Chung et al." in md and "no: 11 of 15 langs" in md
+    assert "## Against the paper" in md and "Chung et al." in md
+    assert re.search(r"\| no: \d+ of 15 langs \|", md)  # XNLI on the demo's 11 languages at most: not comparable
