@@ -117,8 +117,7 @@ def _build(kind, study, grid, rows, cells):
                         "(or set `baseline:`) and run the sweep again.")
     # one baseline system: the grid keys that cannot change it (the intermediate stage's) are dropped, and the
     # baseline cells that then coincide (one per size of a volume grid) are one system, per seed averaged
-    applies = {c: {**spec, **{k: v for k, v in combos[c].items() if k not in spec and k != "task"
-                              and not k.startswith("intermediate.")}} for c in base}
+    applies = {c: _applies(spec, combos[c]) for c in base}
     if len({_label(a) for a in applies.values()}) < len(base):
         merged = {}
         for (c, t, lang), by_seed in list(scores.items()):
@@ -130,16 +129,32 @@ def _build(kind, study, grid, rows, cells):
             ids.setdefault(_label(applies[c]), set()).update(ids.pop(c))
         combos = {**{_label(a): a for a in applies.values()}, **{c: k for c, k in combos.items() if c not in base}}
         base = list(dict.fromkeys(_label(a) for a in applies.values()))
-    baseline = {(t, lang): dict(by_seed) for (c, t, lang), by_seed in scores.items() if c in base}
+    # each combination's own baseline system: the one that matches it on every grid key that applies to a baseline
+    # (a grid `model` makes one baseline per encoder); none where no baseline matches
+    base_of = {c: next((b for b in base if _applies(spec, combos[b]) == _applies(spec, keys)), None)
+               for c, keys in combos.items()}
     info = {c: [cells[i] for i in sorted(ids[c]) if i in cells] for c in combos}
     first = lambda c, key: next((e[key] for e in info[c] if e.get(key) is not None), None)  # noqa: E731
     return dict(kind=kind, study=study, grid=grid, targets=targets, metric=metric, combos=combos, scores=scores,
                 tests=[], collapsed={f"{_label({k: r[k] for k in grid})}, seed {r['seed']}, {t} {lang}"
                                      for (_, t, lang), r in collapsed.items()},
-                base=base, baseline=baseline, provenance=_provenance(cells), tables={},
+                base=base, base_of=base_of, provenance=_provenance(cells), tables={},
                 cells=cells, ids=ids, langs=languages.table(), n={c: first(c, "train_examples") for c in combos},
                 k={c: first(c, "ntasks") for c in combos}, inter={c: first(c, "inter_lang") for c in combos},
                 group={lang: languages.resource_group(lang) for lang in languages.table()})  # Joshi 0-2: low
+
+
+def _applies(spec, keys):
+    """The grid keys of a combination that a baseline shares: all but the intermediate task's (`task`,
+    `intermediate.*`), with the `baseline:` spec's values in place of its own."""
+    return {**spec, **{k: v for k, v in keys.items() if k not in spec and k != "task"
+                       and not k.startswith("intermediate.")}}
+
+
+def _baseline(d, c, t):
+    """{lang: {seed: v}} of combination c's own baseline on target t (empty when it has none)."""
+    b = d["base_of"].get(c)
+    return _table(d, b, t) if b else {}
 
 
 def _provenance(cells):
@@ -247,7 +262,9 @@ def _missing(d):
     out += [f"cell {i} ({_label(e.get('keys', {}))}, seed {e.get('seed')}): no results yet"
             for i, e in d["cells"].items() if i not in done]
     out += [f"target {t}: no baseline results, so no gains" for t in d["targets"]
-            if d["base"] and not any(k[0] == t for k in d["baseline"])]
+            if d["base"] and not any(_table(d, b, t) for b in d["base"])]
+    out += [f"{c}: no baseline with its grid keys ({_label(keys)}), so no gains" for c, keys in d["combos"].items()
+            if d["base"] and d["base_of"][c] is None]
     for c in d["combos"]:
         for t in d["targets"]:
             by_lang, every = _table(d, c, t), {lang for (_, t2, lang) in d["scores"] if t2 == t}
@@ -272,11 +289,11 @@ def _analyse(d):
             out["scores"].append(dict(cell=c, target=t, mean=float(per_seed.mean()), n_seeds=len(seeds),
                                       sd=float(per_seed.std(ddof=1)) if len(seeds) > 1 else None, n_langs=len(langs),
                                       worst_lang=langs[int(per_lang.argmin())], worst=float(per_lang.min())))
-            base = {lang: list(d["baseline"][t, lang].values()) for lang in langs
-                    if (t, lang) in d["baseline"] and c not in d["base"]} or None
+            own = _baseline(d, c, t)
+            base = {lang: list(own[lang].values()) for lang in langs if lang in own and c not in d["base"]} or None
             rob = stats.robustness({lang: list(row) for lang, row in zip(langs, a) if not base or lang in base}, base)
             out["robustness"].append(dict(cell=c, target=t, n=d["n"][c], **rob))
-            gains = _diff(_table(d, c, t), {lang: v for (t2, lang), v in d["baseline"].items() if t2 == t})
+            gains = _diff(_table(d, c, t), own)
             if c in d["base"] or not gains:
                 continue
             out["gains"] += [dict(target=t, lang=lang, cell=c, **_ci(list(g.values()))) for lang, g in gains.items()]
@@ -313,7 +330,7 @@ def _series(d):
 def _curve(d, t, cs):
     """Seed-paired gains over the baseline, (L, C, S), on the languages and seeds every size and the baseline share."""
     tables = [_table(d, c, t) for c in cs]
-    base = {lang: v for (t2, lang), v in d["baseline"].items() if t2 == t}
+    base = _baseline(d, cs[0], t)  # a series shares its baseline: it differs only in intermediate sizes
     langs = [lang for lang in base if all(lang in tab for tab in tables)]
     have = [set(tab[lang]) for tab in tables for lang in langs] + [set(base[lang]) for lang in langs]
     seeds = sorted(set.intersection(*have)) if langs else []
