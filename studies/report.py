@@ -797,6 +797,7 @@ def _common_md(d, out, missing):
     seeds = ", ".join(map(str, sorted({s for v in d["scores"].values() for s in v}))) or "none"
     md = ["## Setup", "", f"- study: {d['kind']}",
           "- grid: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in d["grid"].items()),
+          f"- encoder(s): {', '.join(_encoders(d)) or 'not recorded'}",
           f"- seeds: {', '.join(map(str, d['study'].get('seeds') or []))} (with results: {seeds})",
           f"- baseline: {', '.join(d['base']) or 'none in this study'}",
           "- targets (metric): " + (", ".join(f"{t} ({m})" for t, m in d["metric"].items()) or "none yet"),
@@ -836,6 +837,13 @@ def _common_md(d, out, missing):
                     [[r["cell"], r["target"], r["mean"], r["seed_std"], f"{r['worst']:.2f} ({r['worst_lang']})",
                       r["lang_std"], r["lang_range"], r.get("share_improved")] for r in out["robustness"]])
     return md
+
+
+def _encoders(d):
+    """The encoders of the study: cells.json's `model` where the sweep wrote it, else a grid `model`, else base's."""
+    recorded = [str(c["model"]) for c in d["cells"].values() if c.get("model")]
+    return list(dict.fromkeys(recorded or d["grid"].get("model") or
+                              [str(m) for m in [(d["study"].get("base") or {}).get("model")] if m]))
 
 
 def _answer_md(d, answer):

@@ -106,7 +106,19 @@ def test_each_model_gains_over_its_own_baseline(tmp_path):
         assert all(abs(g["gain"] - gain[m]) < 0.5 for g in rep["gains"] if g["cell"] == f"model={m},task=mnli")
     rob = {r["cell"]: r for r in rep["robustness"]}
     assert rob["model=b,task=mnli"]["share_improved"] == 0.0 and rob["model=a,task=mnli"]["share_improved"] == 1.0
-    assert "no baseline with its grid keys" not in md
+    assert "no baseline with its grid keys" not in md and "- encoder(s): a, b\n" in md
+
+
+def test_setup_names_the_encoder(tmp_path):
+    """cells.json's `model` (what the sweep ran) first, else study.yaml's base.model."""
+    study = dict(base=dict(model="FacebookAI/xlm-roberta-large"), grid=dict(task=["none", "mnli"]), seeds=[1, 2])
+    d = sweep(tmp_path / "s", study, lambda k, s, t, lang: 50.0 + s + noise(k, s, lang))
+    md, _ = read(report.write_report(d).parent)
+    assert "- encoder(s): FacebookAI/xlm-roberta-large\n" in md
+    d = sweep(tmp_path / "c", study, lambda k, s, t, lang: 50.0 + s + noise(k, s, lang),
+              cell_info=lambda keys: dict(model="runs/local-xlmr"))
+    md, _ = read(report.write_report(d).parent)
+    assert "- encoder(s): runs/local-xlmr\n" in md
 
 
 def test_one_seed_has_no_ci_and_the_study_metric_wins(tmp_path):
