@@ -32,7 +32,7 @@ from studies.compare import MAIN
 from tasks import get_task
 from tasks.lib.scoring import n_classes
 
-STUDIES = ("generic", "volume", "typology", "ntasks", "robustness", "translated")
+STUDIES = ("generic", "volume", "typology", "ntasks", "robustness", "translated", "encoders")
 METRIC = MAIN  # each target's main metric, as XTREME reports it (studies/compare.py)
 SOURCE = "en"  # the intermediate tasks' language: no transfer to measure there, so never in a zero-shot group
 MIN_LANGS = 3  # a claim about a group of languages is tested from 3 languages on; below, the estimate alone
@@ -670,6 +670,57 @@ def _translated_md(d, extra):
     return md
 
 
+def _encoder_study(d, out):
+    """Per encoder × intermediate task × target: the gain over that encoder's own baseline on the zero-shot
+    languages (paired by seed, averaged over the languages per seed, Student-t over seeds: _group); per task ×
+    target, each encoder's gain − the reference encoder's (the grid's first), Welch over the two encoders' per-seed
+    gains on the languages both have: different encoders' seeds are separate models, not pairs."""
+    models = d["grid"].get("model") or _encoder_names(d)[:1]
+    rows, diffs, plots, tables = [], [], [], {}
+    for t in d["targets"]:
+        for c, keys in d["combos"].items():
+            if c in d["base"]:
+                continue
+            m, task = keys.get("model", models[0]), keys.get("task")
+            gains = _zero_shot(d, _diff(_table(d, c, t), _baseline(d, c, t)))["all"]
+            row = _group(d, "zero-shot", gains, True, model=m, task=task, target=t, cell=c)
+            if row:
+                rows.append(row)
+                tables[m, task, t] = gains
+        for m, task in [(m, task) for m, task, t2 in tables if t2 == t and m != models[0]]:
+            ref = tables.get((models[0], task, t))
+            if ref is None:
+                continue
+            langs = sorted(set(tables[m, task, t]) & set(ref))
+            a, b = (_complete({x: g[x] for x in langs})[2] for g in (tables[m, task, t], ref))
+            w = stats.welch(a.mean(0), b.mean(0)) if len(langs) else dict(diff=None, p=None, why="no common language")
+            row = dict(model=m, reference=models[0], task=task, target=t, n_langs=len(langs),
+                       what=f"gain of {m} − gain of {models[0]}", **w)
+            diffs.append(_test(d, **row) if row["p"] is not None else row)
+        mine = [r for r in rows if r["target"] == t]
+        if mine:
+            plots.append((f"encoders_{t}", draw.encoders, (t, d["metric"][t], models, mine)))
+    return dict(reference=models[0], encoder_gains=rows, encoder_differences=diffs), plots
+
+
+def _encoder_study_md(d, extra):
+    md = ["## Intermediate training across encoders", "", "Gain over the same encoder's own baseline (task none, "
+          f"same seed and language) averaged over the zero-shot languages ({SOURCE} left out) per seed, Student-t "
+          f"over seeds, no test below {MIN_LANGS} languages. 'vs reference': this encoder's gain − "
+          f"{extra['reference']}'s on the languages both have, Welch over the two encoders' per-seed gains (separate "
+          "models: not paired). p_adj: Holm over every test in this report.", ""]
+    diff = {(r["model"], r["task"], r["target"]): r for r in extra["encoder_differences"]}
+    rows = []
+    for r in extra["encoder_gains"]:
+        w = diff.get((r["model"], r["task"], r["target"]))
+        rows.append([r["model"], r["task"], r["target"], r["n_langs"], r["n_seeds"], _est(r) if r["why"] is None
+                     else f"{_fmt(r['estimate'])} ({r['why']})", _padj(r),
+                     "reference" if r["model"] == extra["reference"] else "–" if not w else _est(w, "diff")
+                     if w["why"] is None else f"{_fmt(w['diff'])} ({w['why']})", _padj(w)])
+    return md + _report_table(d, "encoders", ["encoder", "task", "target", "langs", "seeds", "gain [CI]", "p_adj",
+                                              "vs reference [CI]", "p_adj"], rows)
+
+
 def _answer(d, out, extra, missing):
     """The study's one stated answer, generated from the numbers: {question, findings, caveats}."""
     sig = lambda r: r and r.get("p_adj") is not None and r["p_adj"] < 0.05  # noqa: E731
@@ -720,6 +771,19 @@ def _answer(d, out, extra, missing):
         findings += [f"{p['target']}: own-language data − English data, pooled over {p['n_langs']} languages: "
                      f"{_est(p)}, p_adj {_padj(p)}" + (f" ({p['why']})" if p["why"] else "")
                      for p in extra["diagonal_pooled"]]
+    elif kind == "encoders":
+        question = "Does English intermediate training still help newer multilingual encoders, as much as XLM-R large?"
+        diff = {(r["model"], r["task"], r["target"]): r for r in extra["encoder_differences"]}
+        for r in extra["encoder_gains"]:
+            verdict = (f"cannot be tested ({r['why']})" if r.get("p_adj") is None else
+                       ("helps" if r["estimate"] > 0 else "hurts") if sig(r) else "no evidence that it helps")
+            w, ref = diff.get((r["model"], r["task"], r["target"])), extra["reference"]
+            versus = "" if r["model"] == ref else f"; vs {ref}: " + (
+                "no comparison (no reference gain)" if not w else f"cannot be tested ({w['why']})"
+                if w.get("p_adj") is None else f"{'larger' if w['diff'] > 0 else 'smaller'} gain" if sig(w)
+                else "not distinguishable") + (f" ({_est(w, 'diff')}, p_adj {_padj(w)})" if w else "")
+            findings.append(f"{r['model']}, {r['task']} → {r['target']} ({r['n_langs']} zero-shot languages): "
+                            f"{verdict} ({_est(r)}, p_adj {_padj(r)}){versus}")
     else:
         question = "Does each cell improve over the baseline?"
     if kind != "typology":
@@ -797,7 +861,7 @@ def _common_md(d, out, missing):
     seeds = ", ".join(map(str, sorted({s for v in d["scores"].values() for s in v}))) or "none"
     md = ["## Setup", "", f"- study: {d['kind']}",
           "- grid: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in d["grid"].items()),
-          f"- encoder(s): {', '.join(_encoders(d)) or 'not recorded'}",
+          f"- encoder(s): {', '.join(_encoder_names(d)) or 'not recorded'}",
           f"- seeds: {', '.join(map(str, d['study'].get('seeds') or []))} (with results: {seeds})",
           f"- baseline: {', '.join(d['base']) or 'none in this study'}",
           "- targets (metric): " + (", ".join(f"{t} ({m})" for t, m in d["metric"].items()) or "none yet"),
@@ -839,7 +903,7 @@ def _common_md(d, out, missing):
     return md
 
 
-def _encoders(d):
+def _encoder_names(d):
     """The encoders of the study: cells.json's `model` where the sweep wrote it, else a grid `model`, else base's."""
     recorded = [str(c["model"]) for c in d["cells"].values() if c.get("model")]
     return list(dict.fromkeys(recorded or d["grid"].get("model") or
@@ -853,7 +917,8 @@ def _answer_md(d, answer):
 
 
 SECTIONS = dict(volume=(_volume, _volume_md), typology=(_typology, _typology_md), ntasks=(_ntasks, _ntasks_md),
-                robustness=(_robustness, _robustness_md), translated=(_translated, _translated_md))
+                robustness=(_robustness, _robustness_md), translated=(_translated, _translated_md),
+                encoders=(_encoder_study, _encoder_study_md))
 
 
 def _save(fig, path):
