@@ -263,7 +263,7 @@ def _missing(d):
             for i, e in d["cells"].items() if i not in done]
     out += [f"target {t}: no baseline results, so no gains" for t in d["targets"]
             if d["base"] and not any(_table(d, b, t) for b in d["base"])]
-    out += [f"{c}: no baseline with its grid keys ({_label(keys)}), so no gains" for c, keys in d["combos"].items()
+    out += [f"{c}: no baseline with its grid keys, so no gains" for c in d["combos"]
             if d["base"] and d["base_of"][c] is None]
     for c in d["combos"]:
         for t in d["targets"]:
@@ -784,6 +784,8 @@ def _answer(d, out, extra, missing):
                 else "not distinguishable") + (f" ({_est(w, 'diff')}, p_adj {_padj(w)})" if w else "")
             findings.append(f"{r['model']}, {r['task']} → {r['target']} ({r['n_langs']} zero-shot languages): "
                             f"{verdict} ({_est(r)}, p_adj {_padj(r)}){versus}")
+        findings += [f"{c}: no baseline results for this encoder, so no gain" for c in d["combos"]
+                     if d["base_of"][c] is None]
     else:
         question = "Does each cell improve over the baseline?"
     if kind != "typology":

@@ -109,6 +109,16 @@ def test_each_model_gains_over_its_own_baseline(tmp_path):
     assert "no baseline with its grid keys" not in md and "- encoder(s): a, b\n" in md
 
 
+def test_an_encoder_without_its_baseline_gets_no_gain_and_says_so(tmp_path):
+    d = sweep(tmp_path / "s", dict(study="encoders", grid=dict(model=["a", "b"], task=["none", "mnli"]), seeds=[1, 2]),
+              lambda k, s, t, lang: None if k == dict(model="b", task="none") else 50.0 + s + noise(k, s, lang))
+    md, rep = read(report.write_report(d).parent)
+    assert rep["baseline"] == ["model=a,task=none"] and {r["model"] for r in rep["encoder_gains"]} == {"a"}
+    assert rep["encoder_differences"] == []
+    assert "model=b,task=mnli: no baseline results for this encoder, so no gain" in rep["answer"]["findings"]
+    assert "model=b,task=mnli: no baseline with its grid keys, so no gains" in md
+
+
 def test_setup_names_the_encoder(tmp_path):
     """cells.json's `model` (what the sweep ran) first, else study.yaml's base.model."""
     study = dict(base=dict(model="FacebookAI/xlm-roberta-large"), grid=dict(task=["none", "mnli"]), seeds=[1, 2])
