@@ -6,7 +6,7 @@
 
 The world (make_world) is <root>/model/ — a Unigram tokenizer (~1.1k pieces, the same on every build) trained on
 every sentence the lexicon below can make, and a tiny seeded random XLM-R-shaped model in the Hugging Face
-layout — and <root>/data/<task>/ in each task's official layout, every file readable by tasks/<task>.load:
+layout —, <root>/model-deep/ (another shape and seed, the same tokenizer: the encoders study's second encoder) and <root>/data/<task>/ in each task's official layout, every file readable by tasks/<task>.load:
   mnli     GLUE train.tsv (900) / dev_matched.tsv (150); XNLI-MT-1.0 multinli.train.{lang}.tsv for every
            non-English language: the same 900 rows translated, XNLI-MT's "contradictory" spelling
   xnli     XNLI-1.0 xnli.{dev,test}.tsv (19 columns): 120 pairs per split, the same pairs in all 11 languages
@@ -284,23 +284,33 @@ def canonical(vocab):
     return models.Unigram([tuple(x) for x in specials] + pieces, unk_id=3, byte_fallback=False)
 
 
-def make_model(out, vocab):
+SHAPES = {  # folder → (width, layers, heads, seed): two encoders of different shapes on one tokenizer (encoders study)
+    "model": (64, 2, 4, 0),
+    "model-deep": (48, 3, 4, 1),
+}
+
+
+def make_model(out, vocab, shape=SHAPES["model"], tokenizer=None):
+    """A seeded random XLM-R-shaped model of shape (width, layers, heads, seed) in out/, with the tokenizer beside it
+    (out/tokenizer.json, or the file `tokenizer` names)."""
     from model.load import save_model
     from model.xlmr import XLMR, XLMRConfig
-    cfg = dict(vocab_size=vocab, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=256,
-               max_position_embeddings=514, type_vocab_size=1, layer_norm_eps=1e-5, pad_token_id=1,
-               hidden_act="gelu", hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1)
-    torch.manual_seed(0)
+    width, layers, heads, seed = shape
+    cfg = dict(vocab_size=vocab, hidden_size=width, num_hidden_layers=layers, num_attention_heads=heads,
+               intermediate_size=4 * width, max_position_embeddings=514, type_vocab_size=1, layer_norm_eps=1e-5,
+               pad_token_id=1, hidden_act="gelu", hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1)
+    torch.manual_seed(seed)
     model = XLMR(XLMRConfig.from_dict(cfg))
     with torch.no_grad():  # XLM-R's initialisation: N(0, 0.02) weights, zero biases, unit LayerNorms
         for name, p in model.named_parameters():  # the only 1-D weights are LayerNorm gains
             p.normal_(0, 0.02) if p.ndim == 2 else p.fill_(1.0 if name.endswith("weight") else 0.0)
     model.raw_config = cfg
-    save_model(model, out, tokenizer_file=out / "tokenizer.json")
+    save_model(model, out, tokenizer_file=tokenizer or out / "tokenizer.json")
 
 
 def make_world(root):
-    """root/model (tokenizer + tiny model) and root/data (every task above); → root. The world is a pure function
+    """root/model (tokenizer + tiny model), root/model-deep (another shape, same tokenizer) and root/data (every
+    task above); → root. The world is a pure function
     of this file (seeded), so a world built by this same file (root/world.json holds its sha256) is kept as it
     is: a second `make demo-study` never deletes the world under a study still reading it. Otherwise both parts
     are rebuilt from scratch, and world.json is written last (a world killed while building is rebuilt)."""
@@ -311,13 +321,15 @@ def make_world(root):
     except (OSError, ValueError, KeyError, TypeError):
         pass
     (root / "world.json").unlink(missing_ok=True)
-    for part in ("model", "data"):  # only what this writes: runs kept beside them survive
+    for part in (*SHAPES, "data"):  # only what this writes: runs kept beside them survive
         shutil.rmtree(root / part, ignore_errors=True)
     (root / "model").mkdir(parents=True)
     rng = random.Random(0)
     make_data(root / "data", rng, translated=LANGS[1:])
     make_tasks(root / "data", rng)
-    make_model(root / "model", make_tokenizer(root / "model"))
+    vocab = make_tokenizer(root / "model")
+    for name, shape in SHAPES.items():  # the second encoder: another shape and seed, the same tokenizer
+        make_model(root / name, vocab, shape, root / "model" / "tokenizer.json")
     from util import atomic_write
     atomic_write(root / "world.json", lambda tmp: Path(tmp).write_text(json.dumps(dict(builder=stamp))))
     return root
@@ -344,10 +356,10 @@ def main(root=ROOT / "runs" / "demo"):
 
 def cli(argv=None):
     parser = argparse.ArgumentParser(description="Build the demo world (and, without --world, runs/demo/demo.yaml).")
-    parser.add_argument("--world", metavar="DIR", help="build only DIR/model and DIR/data: no demo.yaml, no run")
+    parser.add_argument("--world", metavar="DIR", help="build only DIR/model, DIR/model-deep and DIR/data: no demo.yaml, no run")
     args = parser.parse_args(argv)
     if args.world:
-        print(f"demo world in {make_world(args.world)}: model/ and data/ for {', '.join(LANGS)}")
+        print(f"demo world in {make_world(args.world)}: model/, model-deep/ and data/ for {', '.join(LANGS)}")
     else:
         main()
 

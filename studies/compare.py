@@ -14,6 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from util import UserError
 from studies import stats
@@ -32,13 +33,14 @@ MAIN = {name: main_metric(name) for name in task_names()}  # for studies/report.
 
 
 def systems(args):
-    """→ {label: [(folder holding predictions/ and labels/, [(target, lang)])] per seed}."""
-    out = {}
+    """→ ({label: [(folder holding predictions/ and labels/, [(target, lang)])] per seed}, {label: encoder})."""
+    out, models = {}, {}
     for arg in args:
         label, _, dirs = arg.rpartition("=")
         for d in dirs.split(","):
             d = Path(d)
             if (d / "cells.json").exists():  # a sweep: one system per grid point
+                base = _yaml(d / "study.yaml").get("base") or {}
                 for c in json.loads((d / "cells.json").read_text(encoding="utf-8")):
                     # the baseline is one system: grid keys that do not apply to it (a size) are dropped
                     keys = c["keys"] if str(c["keys"].get("task")) != "none" else {"none": None, **{
@@ -46,6 +48,8 @@ def systems(args):
                     name = ",".join(k if v is None else f"{k}={v}" for k, v in keys.items())
                     seed = [(d / s, finished(d / s)) for s in c["stages"] if Path(s).name.startswith("eval-")]
                     runs = out.setdefault(f"{label}:{name}" if label else name, [])
+                    model = c.get("model") or c["keys"].get("model") or base.get("model")  # cells.json's, else study's
+                    models.setdefault(f"{label}:{name}" if label else name, set()).add(str(model or "unknown"))
                     if seed not in runs:  # the baseline's cells share stages: each seed once
                         runs.append(seed)
             elif (d / "results.json").exists() and (d / "predictions").is_dir():
@@ -53,9 +57,19 @@ def systems(args):
                     raise UserError(f"{d}: no prediction file has its label file beside it (labels/ in XTREME's "
                                     "layout, written by eval); evaluate it again or copy its labels/.")
                 out.setdefault(label or d.name, []).append([(d, finished(d))])
+                models.setdefault(label or d.name, set()).add(str(_yaml(d / "config.yaml").get("model") or "unknown"))
             else:
                 raise UserError(f"{d}: not a finished run (results.json + predictions/) or a sweep (cells.json).")
-    return out
+    return out, {label: ", ".join(sorted(m)) for label, m in models.items()}
+
+
+def _yaml(path):
+    """A run's config.yaml or a sweep's study.yaml as a mapping; {} when absent (the encoder is then unknown)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except yaml.YAMLError as e:
+        raise UserError(f"{path}: not valid YAML ({str(e).splitlines()[0]}); restore it from the run.") from None
+    return data if isinstance(data, dict) else {}
 
 
 def finished(d):
@@ -97,7 +111,7 @@ def paired_ratio_bootstrap(a, b, seed=0, n_boot=None):
 
 
 def compare(args, baseline=None, metric=None, out=None):
-    found = systems(args)
+    found, models = systems(args)
     if baseline and baseline not in found:
         raise UserError(f"--baseline {baseline}: no such system; the systems are {', '.join(found)}.")
     table = defaultdict(dict)  # (target, lang) → label → {values [per seed], examples [(num, den) per seed]}
@@ -127,8 +141,10 @@ def compare(args, baseline=None, metric=None, out=None):
             f"{s['avg']:.2f} ({s['worst_lang']} {s['worst']:.2f})" if (s := summary.get(target, {}).get(lb)) else ""
             for lb in labels) + " |")
     result = dict(metric=metric or "main", table={f"{t}/{lg}": {lb: r[lb]["values"] for lb in r}
-                                                   for (t, lg), r in sorted(table.items())}, summary=summary)
+                                                   for (t, lg), r in sorted(table.items())}, summary=summary,
+                  models=models)
     print("\n".join(lines))
+    print("\nEncoders:\n" + "\n".join(f"  {lb}: {models[lb]}" for lb in labels))
     if baseline:
         result["deltas"] = deltas(table, labels, baseline)
         print(f"\nΔ against {baseline}: 95% CI over seeds and test examples (Welch over seeds + a paired bootstrap "

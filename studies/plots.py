@@ -133,6 +133,7 @@ def paper(plt, rows, published):
     ax.set_xticks(x, [f"{r['target']}\n({r['metric']})" for r in rows])
     ax.set(ylabel="test score, average over the target's languages (points)", title="xstilts: against the paper")
     ax.legend(fontsize=7)
+    return fig
 
 
 def groups(plt, t, metric, by, rows, gain, diffs):
@@ -160,5 +161,26 @@ def groups(plt, t, metric, by, rows, gain, diffs):
            title="\n".join([f"{t}: gain by {by}", *(f"{w['what']}: {w['diff']:+.2f}" + (
                f" [{w['lo']:+.2f}, {w['hi']:+.2f}], Welch over languages, p_adj {w['p_adj']:.3f}" if w["p"] is not
                None else f" ({w['why']})") for w in diffs[:2])]))
+    return fig
+
+
+def encoders(plt, t, metric, models, rows):
+    """Per encoder, the gain of each intermediate task over that encoder's own baseline with its interval: one
+    colour per task, side by side; bars only where the report prints an interval."""
+    tasks = list(dict.fromkeys(r["task"] for r in rows))
+    fig, ax = plt.subplots(figsize=(max(6, 1.4 * len(models) + 2), 4.5))
+    width = 0.8 / len(tasks)
+    for j, task in enumerate(tasks):
+        mine = [r for r in rows if r["task"] == task and r["model"] in models]
+        x = [models.index(r["model"]) + (j - (len(tasks) - 1) / 2) * width for r in mine]
+        y = [r["estimate"] for r in mine]
+        err = [[r["estimate"] - (r["ci_low"] if r["ci_low"] is not None else r["estimate"]) for r in mine],
+               [(r["ci_high"] if r["ci_high"] is not None else r["estimate"]) - r["estimate"] for r in mine]]
+        ax.bar(x, y, width, label=f"{task} (bars: 95% t over seeds)", gid=f"gain:{task}", color=f"C{j}")
+        ax.errorbar(x, y, yerr=err, fmt="none", capsize=3, color="black")
+    ax.axhline(0, color="grey", lw=1)
+    ax.set_xticks(range(len(models)), [m.rsplit("/", 1)[-1] for m in models], rotation=20)
+    ax.set(xlabel="encoder", ylabel=f"gain over the encoder's own baseline ({t} {metric}, points)",
+           title=f"{t}: zero-shot gain of intermediate training per encoder")
     ax.legend(fontsize=8)
     return fig

@@ -32,7 +32,7 @@ from studies.compare import MAIN
 from tasks import get_task
 from tasks.lib.scoring import n_classes
 
-STUDIES = ("generic", "volume", "typology", "ntasks", "robustness", "translated", "xstilts")
+STUDIES = ("generic", "volume", "typology", "ntasks", "robustness", "translated", "xstilts", "encoders")
 METRIC = MAIN  # each target's main metric, as XTREME reports it (studies/compare.py)
 SOURCE = "en"  # the intermediate tasks' language: no transfer to measure there, so never in a zero-shot group
 MIN_LANGS = 3  # a claim about a group of languages is tested from 3 languages on; below, the estimate alone
@@ -118,8 +118,7 @@ def _build(kind, study, grid, rows, cells):
                         "(or set `baseline:`) and run the sweep again.")
     # one baseline system: the grid keys that cannot change it (the intermediate stage's) are dropped, and the
     # baseline cells that then coincide (one per size of a volume grid) are one system, per seed averaged
-    applies = {c: {**spec, **{k: v for k, v in combos[c].items() if k not in spec and k != "task"
-                              and not k.startswith("intermediate.")}} for c in base}
+    applies = {c: _applies(spec, combos[c]) for c in base}
     if len({_label(a) for a in applies.values()}) < len(base):
         merged = {}
         for (c, t, lang), by_seed in list(scores.items()):
@@ -131,16 +130,32 @@ def _build(kind, study, grid, rows, cells):
             ids.setdefault(_label(applies[c]), set()).update(ids.pop(c))
         combos = {**{_label(a): a for a in applies.values()}, **{c: k for c, k in combos.items() if c not in base}}
         base = list(dict.fromkeys(_label(a) for a in applies.values()))
-    baseline = {(t, lang): dict(by_seed) for (c, t, lang), by_seed in scores.items() if c in base}
+    # each combination's own baseline system: the one that matches it on every grid key that applies to a baseline
+    # (a grid `model` makes one baseline per encoder); none where no baseline matches
+    base_of = {c: next((b for b in base if _applies(spec, combos[b]) == _applies(spec, keys)), None)
+               for c, keys in combos.items()}
     info = {c: [cells[i] for i in sorted(ids[c]) if i in cells] for c in combos}
     first = lambda c, key: next((e[key] for e in info[c] if e.get(key) is not None), None)  # noqa: E731
     return dict(kind=kind, study=study, grid=grid, targets=targets, metric=metric, combos=combos, scores=scores,
                 tests=[], collapsed={f"{_label({k: r[k] for k in grid})}, seed {r['seed']}, {t} {lang}"
                                      for (_, t, lang), r in collapsed.items()},
-                base=base, baseline=baseline, provenance=_provenance(cells), tables={},
+                base=base, base_of=base_of, provenance=_provenance(cells), tables={},
                 cells=cells, ids=ids, langs=languages.table(), n={c: first(c, "train_examples") for c in combos},
                 k={c: first(c, "ntasks") for c in combos}, inter={c: first(c, "inter_lang") for c in combos},
                 group={lang: languages.resource_group(lang) for lang in languages.table()})  # Joshi 0-2: low
+
+
+def _applies(spec, keys):
+    """The grid keys of a combination that a baseline shares: all but the intermediate task's (`task`,
+    `intermediate.*`), with the `baseline:` spec's values in place of its own."""
+    return {**spec, **{k: v for k, v in keys.items() if k not in spec and k != "task"
+                       and not k.startswith("intermediate.")}}
+
+
+def _baseline(d, c, t):
+    """{lang: {seed: v}} of combination c's own baseline on target t (empty when it has none)."""
+    b = d["base_of"].get(c)
+    return _table(d, b, t) if b else {}
 
 
 def _provenance(cells):
@@ -251,7 +266,9 @@ def _missing(d):
             + (f"left out, {e['skipped']}" if e.get("skipped") else "no results yet")
             for i, e in d["cells"].items() if i not in done]
     out += [f"target {t}: no baseline results, so no gains" for t in d["targets"]
-            if d["base"] and not any(k[0] == t for k in d["baseline"])]
+            if d["base"] and not any(_table(d, b, t) for b in d["base"])]
+    out += [f"{c}: no baseline with its grid keys, so no gains" for c in d["combos"]
+            if d["base"] and d["base_of"][c] is None]
     for c in d["combos"]:
         for t in d["targets"]:
             by_lang, every = _table(d, c, t), {lang for (_, t2, lang) in d["scores"] if t2 == t}
@@ -278,11 +295,11 @@ def _analyse(d):
             out["scores"].append(dict(cell=c, target=t, mean=float(per_seed.mean()), n_seeds=len(seeds),
                                       sd=float(per_seed.std(ddof=1)) if len(seeds) > 1 else None, n_langs=len(langs),
                                       worst_lang=langs[int(per_lang.argmin())], worst=float(per_lang.min())))
-            base = {lang: list(d["baseline"][t, lang].values()) for lang in langs
-                    if (t, lang) in d["baseline"] and c not in d["base"]} or None
+            own = _baseline(d, c, t)
+            base = {lang: list(own[lang].values()) for lang in langs if lang in own and c not in d["base"]} or None
             rob = stats.robustness({lang: list(row) for lang, row in zip(langs, a) if not base or lang in base}, base)
             out["robustness"].append(dict(cell=c, target=t, n=d["n"][c], **rob))
-            gains = _diff(_table(d, c, t), {lang: v for (t2, lang), v in d["baseline"].items() if t2 == t})
+            gains = _diff(_table(d, c, t), own)
             if c in d["base"] or not gains:
                 continue
             out["gains"] += [dict(target=t, lang=lang, cell=c, **_ci(list(g.values()))) for lang, g in gains.items()]
@@ -346,7 +363,7 @@ def _series(d):
 def _curve(d, t, cs):
     """Seed-paired gains over the baseline, (L, C, S), on the languages and seeds every size and the baseline share."""
     tables = [_table(d, c, t) for c in cs]
-    base = {lang: v for (t2, lang), v in d["baseline"].items() if t2 == t}
+    base = _baseline(d, cs[0], t)  # a series shares its baseline: it differs only in intermediate sizes
     langs = [lang for lang in base if all(lang in tab for tab in tables)]
     have = [set(tab[lang]) for tab in tables for lang in langs] + [set(base[lang]) for lang in langs]
     seeds = sorted(set.intersection(*have)) if langs else []
@@ -686,6 +703,57 @@ def _translated_md(d, extra):
     return md
 
 
+def _encoder_study(d, out):
+    """Per encoder × intermediate task × target: the gain over that encoder's own baseline on the zero-shot
+    languages (paired by seed, averaged over the languages per seed, Student-t over seeds: _group); per task ×
+    target, each encoder's gain − the reference encoder's (the grid's first), Welch over the two encoders' per-seed
+    gains on the languages both have: different encoders' seeds are separate models, not pairs."""
+    models = d["grid"].get("model") or _encoder_names(d)[:1]
+    rows, diffs, plots, tables = [], [], [], {}
+    for t in d["targets"]:
+        for c, keys in d["combos"].items():
+            if c in d["base"]:
+                continue
+            m, task = keys.get("model", models[0]), keys.get("task")
+            gains = _zero_shot(d, _diff(_table(d, c, t), _baseline(d, c, t)))["all"]
+            row = _group(d, "zero-shot", gains, True, model=m, task=task, target=t, cell=c)
+            if row:
+                rows.append(row)
+                tables[m, task, t] = gains
+        for m, task in [(m, task) for m, task, t2 in tables if t2 == t and m != models[0]]:
+            ref = tables.get((models[0], task, t))
+            if ref is None:
+                continue
+            langs = sorted(set(tables[m, task, t]) & set(ref))
+            a, b = (_complete({x: g[x] for x in langs})[2] for g in (tables[m, task, t], ref))
+            w = stats.welch(a.mean(0), b.mean(0)) if len(langs) else dict(diff=None, p=None, why="no common language")
+            row = dict(model=m, reference=models[0], task=task, target=t, n_langs=len(langs),
+                       what=f"gain of {m} − gain of {models[0]}", **w)
+            diffs.append(_test(d, **row) if row["p"] is not None else row)
+        mine = [r for r in rows if r["target"] == t]
+        if mine:
+            plots.append((f"encoders_{t}", draw.encoders, (t, d["metric"][t], models, mine)))
+    return dict(reference=models[0], encoder_gains=rows, encoder_differences=diffs), plots
+
+
+def _encoder_study_md(d, extra):
+    md = ["## Intermediate training across encoders", "", "Gain over the same encoder's own baseline (task none, "
+          f"same seed and language) averaged over the zero-shot languages ({SOURCE} left out) per seed, Student-t "
+          f"over seeds, no test below {MIN_LANGS} languages. 'vs reference': this encoder's gain − "
+          f"{extra['reference']}'s on the languages both have, Welch over the two encoders' per-seed gains (separate "
+          "models: not paired). p_adj: Holm over every test in this report.", ""]
+    diff = {(r["model"], r["task"], r["target"]): r for r in extra["encoder_differences"]}
+    rows = []
+    for r in extra["encoder_gains"]:
+        w = diff.get((r["model"], r["task"], r["target"]))
+        rows.append([r["model"], r["task"], r["target"], r["n_langs"], r["n_seeds"], _est(r) if r["why"] is None
+                     else f"{_fmt(r['estimate'])} ({r['why']})", _padj(r),
+                     "reference" if r["model"] == extra["reference"] else "–" if not w else _est(w, "diff")
+                     if w["why"] is None else f"{_fmt(w['diff'])} ({w['why']})", _padj(w)])
+    return md + _report_table(d, "encoders", ["encoder", "task", "target", "langs", "seeds", "gain [CI]", "p_adj",
+                                              "vs reference [CI]", "p_adj"], rows)
+
+
 def _answer(d, out, extra, missing):
     """The study's one stated answer, generated from the numbers: {question, findings, caveats}."""
     sig = lambda r: r and r.get("p_adj") is not None and r["p_adj"] < 0.05  # noqa: E731
@@ -741,6 +809,21 @@ def _answer(d, out, extra, missing):
         question = ("Which English intermediate task helps each XTREME target most (chosen on dev), and how does "
                     "that system compare with the published X-STILTs numbers?")
         findings += paper.findings(extra)
+    elif kind == "encoders":
+        question = "Does English intermediate training still help newer multilingual encoders, as much as XLM-R large?"
+        diff = {(r["model"], r["task"], r["target"]): r for r in extra["encoder_differences"]}
+        for r in extra["encoder_gains"]:
+            verdict = (f"cannot be tested ({r['why']})" if r.get("p_adj") is None else
+                       ("helps" if r["estimate"] > 0 else "hurts") if sig(r) else "no evidence that it helps")
+            w, ref = diff.get((r["model"], r["task"], r["target"])), extra["reference"]
+            versus = "" if r["model"] == ref else f"; vs {ref}: " + (
+                "no comparison (no reference gain)" if not w else f"cannot be tested ({w['why']})"
+                if w.get("p_adj") is None else f"{'larger' if w['diff'] > 0 else 'smaller'} gain" if sig(w)
+                else "not distinguishable") + (f" ({_est(w, 'diff')}, p_adj {_padj(w)})" if w else "")
+            findings.append(f"{r['model']}, {r['task']} → {r['target']} ({r['n_langs']} zero-shot languages): "
+                            f"{verdict} ({_est(r)}, p_adj {_padj(r)}){versus}")
+        findings += [f"{c}: no baseline results for this encoder, so no gain" for c in d["combos"]
+                     if d["base_of"][c] is None]
     else:
         question = "Does each cell improve over the baseline?"
     if d["by"]["asked"]:
@@ -835,6 +918,7 @@ def _common_md(d, out, missing):
     seeds = ", ".join(map(str, sorted({s for v in d["scores"].values() for s in v}))) or "none"
     md = ["## Setup", "", f"- study: {d['kind']}",
           "- grid: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in d["grid"].items()),
+          f"- encoder(s): {', '.join(_encoder_names(d)) or 'not recorded'}",
           f"- seeds: {', '.join(map(str, d['study'].get('seeds') or []))} (with results: {seeds})",
           f"- baseline: {', '.join(d['base']) or 'none in this study'}",
           "- targets (metric): " + (", ".join(f"{t} ({m})" for t, m in d["metric"].items()) or "none yet"),
@@ -911,6 +995,13 @@ def _group_plots(d, out):
             for t in d["targets"] if (rows := [g for g in out["groups"] if g["target"] == t and g["group"] != "all"])]
 
 
+def _encoder_names(d):
+    """The encoders of the study: cells.json's `model` where the sweep wrote it, else a grid `model`, else base's."""
+    recorded = [str(c["model"]) for c in d["cells"].values() if c.get("model")]
+    return list(dict.fromkeys(recorded or d["grid"].get("model") or
+                              [str(m) for m in [(d["study"].get("base") or {}).get("model")] if m]))
+
+
 def _answer_md(d, answer):
     return ["## Answer", "", f"**{answer['question']}**", "", *(f"- {f}." for f in answer["findings"]), "",
             f"Caveats: {'; '.join(answer['caveats']) or 'none'}.", "",
@@ -927,8 +1018,9 @@ def _xstilts_md(d, extra):
     return paper.markdown(d, extra)
 
 
-SECTIONS = dict(xstilts=(_xstilts, _xstilts_md), volume=(_volume, _volume_md), typology=(_typology, _typology_md), ntasks=(_ntasks, _ntasks_md),
-                robustness=(_robustness, _robustness_md), translated=(_translated, _translated_md))
+SECTIONS = dict(xstilts=(_xstilts, _xstilts_md), volume=(_volume, _volume_md), typology=(_typology, _typology_md),
+                ntasks=(_ntasks, _ntasks_md), robustness=(_robustness, _robustness_md),
+                translated=(_translated, _translated_md), encoders=(_encoder_study, _encoder_study_md))
 
 
 def _save(fig, path):

@@ -2,7 +2,8 @@
 as one plan of stages (chain/plan.py), run or resumed, ending in one tidy results table.
 
 STUDY.yaml (studies/*.yaml are the real ones, studies/demo/*.yaml their offline tiny versions):
-  study: volume          # the report's analysis: volume | typology | ntasks | robustness | translated
+  study: volume          # the report's analysis: volume | typology | ntasks | robustness | translated |
+                         # encoders (a grid `model`: each encoder's gain over its own baseline)
   name: volume           # the sweep directory: <runs_dir>/<name> (default: the file's stem)
   base: {...}            # Config keys (chain/config.py) for every stage; `intermediate.KEY`, `target.KEY`
                          # or `eval.KEY` sets a key for those stages only (a volume sweep subsamples the
@@ -48,7 +49,7 @@ KEYS = {"study", "name", "base", "grid", "targets", "suite", "langs", "seeds", "
 STUDY_LEVEL = {"seed": "seeds", "langs": "langs", "runs_dir": "the --runs-dir flag", "name": "name"}  # not per cell
 METRICS = ("macro_f1", "accuracy", "f1", "exact_match", "precision", "recall")  # a `metric:` may name, beside METRIC
 MAX_CELLS = 10_000  # grid combinations × seeds: a typo (a 10^6-cell grid) stops before anything is built
-STUDIES = ("volume", "typology", "ntasks", "robustness", "translated", "xstilts")
+STUDIES = ("volume", "typology", "ntasks", "robustness", "translated", "xstilts", "encoders")
 SCOPES = ("intermediate", "target", "eval")
 SIZES = {n: get_task(n).TRAIN_SIZE for n in task_names() if get_task(n).TRAIN_SIZE}  # studies/synthetic.py's
 TOKENS_PER_S = 19_300  # XLM-R large, bf16, one H100 80GB: `xstilts.py intermediate --task mnli` steady state (issue 12)

@@ -71,6 +71,7 @@ def write(study, folder, truth, seed_sd=0.5, lang_seed_sd=0.5, examples=2000, rn
         same = (json.dumps({k: v for k, v in keys.items() if not k.startswith("intermediate.")}, sort_keys=True,
                            default=str), c["seed"]) if task == "none" else (c["cell"],)
         info.append(dict(cell=c["cell"], keys=keys, seed=c["seed"], train_examples=_train_examples(keys),
+                         model=keys.get("model", study.get("base", {}).get("model")),  # as sweep's cells.json
                          ntasks=0 if task == "none" else len(task.split(",")),
                          inter_lang="none" if task == "none" else (task.split(",")[0].split("@") + ["en"])[1],
                          stages=[]))

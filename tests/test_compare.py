@@ -95,3 +95,27 @@ def test_bad_arguments_are_one_line(tmp_path, capsys):
     shutil.rmtree(run / "labels")  # predictions without labels: no blank column passed off as a result
     assert xstilts.main(["compare", str(run)]) == 2
     assert "no prediction file has its label file beside it" in capsys.readouterr().err
+
+
+def test_each_system_names_its_encoder(tmp_path, capsys):
+    """A run folder's encoder is its config.yaml `model`; a sweep's is cells.json's `model`, else the grid's, else
+    study.yaml's base.model. Printed one line per system and returned as `models`."""
+    run = write_run(tmp_path / "r", objects(random.Random(0), 0.4))
+    (run / "config.yaml").write_text("model: microsoft/infoxlm-large\nseed: 1\n")
+    sweep = tmp_path / "sw"
+    (sweep / "study.yaml").parent.mkdir()
+    (sweep / "study.yaml").write_text("base: {model: FacebookAI/xlm-roberta-large}\ngrid: {task: [none, mnli]}\n")
+    cells = []
+    for i, keys in enumerate([dict(task="none"), dict(task="mnli"), dict(task="mnli", model="cis-lmu/glot500-base")]):
+        write_run(sweep / "stages" / f"eval-xnli-{i}", {("xnli", "de"): objects(random.Random(i), 0.3)[("xnli", "de")]})
+        cells.append(dict(cell=f"c{i}", keys=keys, seed=1, stages=[f"stages/eval-xnli-{i}"],
+                          **({"model": "intfloat/multilingual-e5-large"} if i == 1 else {})))
+    (sweep / "cells.json").write_text(json.dumps(cells))
+    out = tmp_path / "cmp.json"
+    assert xstilts.main(["compare", f"run={run}", str(sweep), "--out", str(out)]) == 0
+    models = json.loads(out.read_text())["models"]
+    assert models == {"run": "microsoft/infoxlm-large", "none": "FacebookAI/xlm-roberta-large",
+                      "task=mnli": "intfloat/multilingual-e5-large",
+                      "task=mnli,model=cis-lmu/glot500-base": "cis-lmu/glot500-base"}
+    printed = capsys.readouterr().out
+    assert "Encoders:\n  run: microsoft/infoxlm-large\n  none: FacebookAI/xlm-roberta-large\n" in printed

@@ -32,7 +32,7 @@ def world(tmp_path_factory):
 
 
 def test_world_cli_writes_model_and_data_only(world):
-    assert sorted(p.name for p in world.iterdir()) == ["data", "model", "world.json"]  # no demo.yaml, no run
+    assert sorted(p.name for p in world.iterdir()) == ["data", "model", "model-deep", "world.json"]  # no demo.yaml
     assert {"config.json", "tokenizer.json", "model.safetensors"} <= {p.name for p in (world / "model").iterdir()}
     assert json.loads((world / "model" / "config.json").read_text())["vocab_size"] <= 2000
 
@@ -91,6 +91,16 @@ def test_agreement_and_negation_examples():
 def test_tokenizer_is_the_same_on_every_build(world, tmp_path):
     demo.make_tokenizer(tmp_path)
     assert (tmp_path / "tokenizer.json").read_bytes() == (world / "model" / "tokenizer.json").read_bytes()
+
+
+def test_the_second_encoder_has_another_shape_the_same_tokenizer_and_is_deterministic(world, tmp_path):
+    config = {name: json.loads((world / name / "config.json").read_text()) for name in demo.SHAPES}
+    shape = lambda c: [c[k] for k in ("hidden_size", "num_hidden_layers", "num_attention_heads")]  # noqa: E731
+    assert shape(config["model"]) == [64, 2, 4] and shape(config["model-deep"]) == [48, 3, 4]
+    assert (world / "model-deep" / "tokenizer.json").read_bytes() == (world / "model" / "tokenizer.json").read_bytes()
+    demo.make_model(tmp_path, config["model"]["vocab_size"], demo.SHAPES["model-deep"], world / "model" / "tokenizer.json")
+    for f in ("config.json", "model.safetensors"):  # a pure function of its inputs
+        assert (tmp_path / f).read_bytes() == (world / "model-deep" / f).read_bytes(), f
 
 
 def test_make_demo_keeps_user_runs_and_writes_relative_paths():

@@ -91,6 +91,46 @@ def test_gains_pair_seeds_then_average(tmp_path):
     assert all(h in md for h in SECTIONS) and "target xquad: no results yet" in md
 
 
+def test_each_model_gains_over_its_own_baseline(tmp_path):
+    """A grid `model` makes one baseline system per encoder: model b's MNLI cell is paired with b's baseline, not
+    a's (planted 20 points apart), and each model's gain is its planted one."""
+    base, gain = dict(a=40.0, b=60.0), dict(a=2.0, b=-1.0)
+    d = sweep(tmp_path / "s", dict(grid=dict(model=["a", "b"], task=["none", "mnli"]), seeds=[1, 2, 3]),
+              lambda k, s, t, lang: base[k["model"]] + gain[k["model"]] * (k["task"] == "mnli") + 0.1 * noise(k, s, lang))
+    md, rep = read(report.write_report(d).parent)
+    assert rep["baseline"] == ["model=a,task=none", "model=b,task=none"]
+    summary = {g["cell"]: g for g in rep["gain_summary"]}
+    assert set(summary) == {"model=a,task=mnli", "model=b,task=mnli"}
+    for m in ("a", "b"):
+        assert summary[f"model={m},task=mnli"]["gain"] == pytest.approx(gain[m], abs=0.2), m
+        assert all(abs(g["gain"] - gain[m]) < 0.5 for g in rep["gains"] if g["cell"] == f"model={m},task=mnli")
+    rob = {r["cell"]: r for r in rep["robustness"]}
+    assert rob["model=b,task=mnli"]["share_improved"] == 0.0 and rob["model=a,task=mnli"]["share_improved"] == 1.0
+    assert "no baseline with its grid keys" not in md and "- encoder(s): a, b\n" in md
+
+
+def test_an_encoder_without_its_baseline_gets_no_gain_and_says_so(tmp_path):
+    d = sweep(tmp_path / "s", dict(study="encoders", grid=dict(model=["a", "b"], task=["none", "mnli"]), seeds=[1, 2]),
+              lambda k, s, t, lang: None if k == dict(model="b", task="none") else 50.0 + s + noise(k, s, lang))
+    md, rep = read(report.write_report(d).parent)
+    assert rep["baseline"] == ["model=a,task=none"] and {r["model"] for r in rep["encoder_gains"]} == {"a"}
+    assert rep["encoder_differences"] == []
+    assert "model=b,task=mnli: no baseline results for this encoder, so no gain" in rep["answer"]["findings"]
+    assert "model=b,task=mnli: no baseline with its grid keys, so no gains" in md
+
+
+def test_setup_names_the_encoder(tmp_path):
+    """cells.json's `model` (what the sweep ran) first, else study.yaml's base.model."""
+    study = dict(base=dict(model="FacebookAI/xlm-roberta-large"), grid=dict(task=["none", "mnli"]), seeds=[1, 2])
+    d = sweep(tmp_path / "s", study, lambda k, s, t, lang: 50.0 + s + noise(k, s, lang))
+    md, _ = read(report.write_report(d).parent)
+    assert "- encoder(s): FacebookAI/xlm-roberta-large\n" in md
+    d = sweep(tmp_path / "c", study, lambda k, s, t, lang: 50.0 + s + noise(k, s, lang),
+              cell_info=lambda keys: dict(model="runs/local-xlmr"))
+    md, _ = read(report.write_report(d).parent)
+    assert "- encoder(s): runs/local-xlmr\n" in md
+
+
 def test_one_seed_has_no_ci_and_the_study_metric_wins(tmp_path):
     study = dict(grid=dict(task=["none", "mnli"]), seeds=[0], targets=["xnli"], metric="macro_f1")
     d = sweep(tmp_path / "s", study, lambda k, s, t, lang: 40.0 + (k["task"] == "mnli") * 2)

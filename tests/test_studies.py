@@ -2,6 +2,7 @@
 sweep → results table → statistics → report with its sections and plots. The real studies (studies/*.yaml)
 are checked whole (keys, grid, targets, tasks) by a dry run."""
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -52,7 +53,42 @@ def test_tiny_study_runs_end_to_end(name, world, tmp_path):
         assert all(m["n"] >= 8 for m in report["models"] if m["target"] != "xnli") and report["features"]
 
 
-@pytest.mark.parametrize("name", sorted(SECTIONS))
+@pytest.mark.slow
+def test_tiny_encoders_study_gives_each_encoder_its_gain_and_the_difference(world, tmp_path, capsys):
+    """Two demo encoders of different shapes, each against its own baseline: every encoder × target has its gain,
+    the deep one its difference from the reference; compare names each system's encoder."""
+    pytest.importorskip("matplotlib")
+    study = yaml.safe_load((ROOT / "studies" / "demo" / "encoders.yaml").read_text(encoding="utf-8"))
+    models = [str(world / Path(m).name) for m in study["grid"]["model"]]
+    study["base"].update(model=models[0], data_dir=str(world / "data"), runs_dir=str(tmp_path))
+    study["grid"]["model"] = models
+    study.update(targets=["tatoeba"], langs=study["langs"][1:])  # XNLI costs most and collapses on tiny models
+    (tmp_path / "encoders.yaml").write_text(yaml.safe_dump(study, sort_keys=False), encoding="utf-8")
+    assert xstilts.main(["sweep", "--config", str(tmp_path / "encoders.yaml")]) == 0
+    root = tmp_path / study["name"]
+    assert xstilts.main(["report", str(root)]) == 0
+    report = json.loads((root / "report.json").read_text())
+    md = (root / "report.md").read_text(encoding="utf-8")
+    assert report["baseline"] == [f"model={m},task=none" for m in models] and report["reference"] == models[0]
+    assert [(r["model"], r["task"], r["target"]) for r in report["encoder_gains"]] == [(m, "mnli", "tatoeba")
+                                                                                      for m in models]
+    (diff,) = [r for r in report["encoder_differences"] if r["target"] == "tatoeba"]
+    assert diff["model"] == models[1] and diff["p"] is not None and diff["lo"] <= diff["diff"] <= diff["hi"]
+    deep = next(r for r in report["encoder_gains"] if (r["model"], r["target"]) == (models[1], "tatoeba"))
+    assert f"| {models[1]} | mnli | tatoeba | {deep['n_langs']} | 2 | {report_est(deep)} |" in md
+    assert "## Intermediate training across encoders" in md and f"- encoder(s): {', '.join(models)}" in md
+    assert report["plots"] and all((root / p).is_file() for p in report["plots"])
+    capsys.readouterr()
+    assert xstilts.main(["compare", str(root), "--baseline", f"none,model={models[0]}"]) == 0
+    assert f"  none,model={models[1]}: {models[1]}" in capsys.readouterr().out
+
+
+def report_est(r):
+    from studies.report import _est
+    return _est(r)
+
+
+@pytest.mark.parametrize("name", [*sorted(SECTIONS), "encoders"])
 def test_real_study_files_are_complete_and_valid(name, capsys):
     assert xstilts.main(["sweep", "--config", str(ROOT / "studies" / f"{name}.yaml"), "--dry-run"]) == 0
     out = capsys.readouterr().out

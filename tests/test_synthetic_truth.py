@@ -252,3 +252,49 @@ def test_the_groups_figure_draws_the_reported_gains(tmp_path, monkeypatch):
         assert baseline and np.allclose(baseline[0].get_ydata(), 0)
         (w,) = [w for w in rep["group_differences"] if w["target"] == t]  # the title states the difference
         assert f"european − non-european: {w['diff']:+.2f}" in ax.get_title() and w["diff"] == pytest.approx(2, abs=0.01)
+
+
+ENCODER_GAIN = {"FacebookAI/xlm-roberta-large": 2.0, "microsoft/infoxlm-large": 2.0,
+                "intfloat/multilingual-e5-large": 1.0, "facebook/xlm-v-base": 2.0, "cis-lmu/glot500-base": 0.0}
+
+
+def test_encoders_planted_gains_recovered_and_the_null_encoder_not_reported(tmp_path, monkeypatch):
+    """Each encoder gains its planted amount over its own baseline (the baselines planted far apart); the null
+    encoder's gain is not a finding, and its difference from XLM-R large (-2) is; the figure draws the report's
+    gains and intervals, with their sign."""
+    pytest.importorskip("matplotlib")
+    figures = {}
+    monkeypatch.setattr(report, "_save", lambda fig, path: figures.setdefault(path.name, fig))
+    models = list(ENCODER_GAIN)
+    study = dict(yaml.safe_load(open("studies/encoders.yaml", encoding="utf-8")), seeds=[1, 2, 3, 4, 5])
+    rep, md = run(tmp_path, study, lambda k, t, lang: 40 + 8 * models.index(k["model"])
+                  + ENCODER_GAIN[k["model"]] * (k["task"] != "none"), seed_sd=0.1, lang_seed_sd=0.1)
+    rows = rep["encoder_gains"]
+    assert len(rows) == 5 * 2 * 4 and rep["reference"] == models[0]
+    covered = [r["ci_low"] <= ENCODER_GAIN[r["model"]] <= r["ci_high"] for r in rows]
+    assert sum(covered) >= 0.9 * len(rows)  # 95% intervals: one fixed draw, a few may miss
+    for r in rows:
+        assert r["estimate"] == pytest.approx(ENCODER_GAIN[r["model"]], abs=0.5), r
+        assert (r["p_adj"] < 0.05) == (ENCODER_GAIN[r["model"]] > 0), r  # the null encoder: never a finding
+    diffs = {(r["model"], r["task"], r["target"]): r for r in rep["encoder_differences"]}
+    assert len(diffs) == 4 * 2 * 4 and all(r["reference"] == models[0] for r in diffs.values())
+    for (m, task, t), r in diffs.items():
+        planted = ENCODER_GAIN[m] - ENCODER_GAIN[models[0]]
+        assert r["diff"] == pytest.approx(planted, abs=0.5), r
+        if planted == 0:
+            assert r["p_adj"] >= 0.05, r  # infoxlm and xlm-v gain as much as XLM-R: not reported as different
+    null = [f for f in rep["answer"]["findings"] if f.startswith("cis-lmu/glot500-base")]
+    assert len(null) == 8 and all("no evidence that it helps" in f for f in null)
+    assert all(" helps (" in f for f in rep["answer"]["findings"] if f.startswith("FacebookAI/xlm-roberta-large"))
+    assert "## Intermediate training across encoders" in md and "- encoder(s): FacebookAI/xlm-roberta-large, " in md
+    for t in ("xnli", "panx", "xquad", "tatoeba"):
+        ax = figures[f"encoders_{t}"].axes[0]
+        for task in ("mnli", "squad_v2"):
+            mine = {r["model"]: r for r in rows if (r["target"], r["task"]) == (t, task)}
+            bars = [b for b in ax.patches if b.get_gid() == f"gain:{task}"]
+            assert [b.get_height() for b in bars] == pytest.approx([mine[m]["estimate"] for m in models])
+            assert [round(b.get_x() + b.get_width() / 2) for b in bars] == list(range(5))  # in the grid's order
+        drawn = sorted(tuple(sorted(np.asarray(seg)[:, 1])) for c in ax.containers if hasattr(c, "lines")
+                       for coll in c.lines[2] for seg in coll.get_segments())
+        want = sorted((r["ci_low"], r["ci_high"]) for r in rows if r["target"] == t)
+        assert np.allclose(drawn, want)
