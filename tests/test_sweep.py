@@ -240,7 +240,8 @@ def test_dry_run_token_counts_are_what_studies_tokens_measures():
     measured = {task: round(mean, 1) for task, (_, _, mean) in tokens.measure().items()}
     assert measured == {task: get_task(task).TRAIN_TOKENS for task in measured}
     sized = [get_task(n) for n in task_names() if get_task(n).TRAIN_SIZE]
-    assert {t.TRAIN_TOKENS for t in sized if t.NAME != "sst2"} <= set(measured.values())  # SST-2: none
+    unmeasured = ("sst2", "ccg")  # SST-2: none; CCG: no CCGbank here to measure (its dry run says unknown)
+    assert {t.TRAIN_TOKENS for t in sized if t.NAME not in unmeasured} <= set(measured.values())
     assert all(get_task(task).TRAIN_SIZE for task in measured)
 
 
