@@ -3,6 +3,7 @@
   make bench          # = python bench/bench.py [--batch-size 32] [--batches N] [--routes unpadded,sdpa]
                       #   [--bucket 64] [--fixed] [--compile reduce-overhead]  (shape buckets, one repeated
                       #   batch, a torch.compile'd xstilts row)
+  python bench/bench.py --shapes large ...           # only the rows of these shapes (comma-separated)
   python bench/bench.py --loop [--shape large] [--examples 1000]   # the whole training loop vs a HF Trainer
 Rows: inference forward and training step (forward + backward) × fp32 / bf16 at XLM-R-base shape; on CUDA
 also XLM-R-large bf16. Batches: the real XNLI German premise/hypothesis pairs of ../shared/data/xnli_de,
@@ -42,12 +43,22 @@ SHAPES = {  # the published configs of FacebookAI/xlm-roberta-{base,large}
 }
 COMMON = dict(vocab_size=250002, max_position_embeddings=514, type_vocab_size=1, layer_norm_eps=1e-5,
               pad_token_id=1, hidden_act="gelu", hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1)
+DTYPES = {"base": ("fp32", "bf16"), "large": ("bf16",), "tiny": ("fp32",)}  # fixed-batch rows per shape
 GPU_PEAK = {"H100": {"bf16": 989e12, "fp32": 67e12}, "H200": {"bf16": 989e12, "fp32": 67e12},
             "A100": {"bf16": 312e12, "fp32": 19.5e12}}  # dense datasheet peaks (SXM), FLOP/s
 
 
 def xnli_pairs():
     return [line.split("\t") for line in XNLI_DE.read_text(encoding="utf-8").splitlines()]
+
+
+def fixed_rows(shapes, cuda):
+    """The (shape, train, dtype) rows of the fixed-batch benchmark: base (+ large on CUDA) unless shapes names
+    some (comma-separated, e.g. "large": the large rows only)."""
+    names = shapes.split(",") if shapes else ["base", "large"] if cuda else ["base"]
+    if bad := [s for s in names if s not in SHAPES]:
+        raise SystemExit(f"bench: unknown shape(s) {bad}: choose from {', '.join(SHAPES)}")
+    return [(s, t, d) for s in dict.fromkeys(names) for t in (False, True) for d in DTYPES[s]]
 
 
 def batches(batch_size, n_batches, bucket=0, fixed=False, seed=0):
@@ -298,6 +309,8 @@ def main():
     ap.add_argument("--loop", action="store_true", help="the whole training loop vs transformers' Trainer")
     ap.add_argument("--shape", choices=tuple(SHAPES), help="--loop: model shape (default: large on CUDA, "
                                                                           "tiny on CPU)")
+    ap.add_argument("--shapes", help="fixed-batch rows: comma-separated shapes (default: base, + large on CUDA; "
+                                     "large = bf16 rows only, tiny = fp32)")
     ap.add_argument("--examples", type=int, help="--loop: training pairs (default: 1000 on CUDA, 128 on CPU)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--trainer", help=argparse.SUPPRESS)
@@ -323,8 +336,7 @@ def main():
         print("# CUDA: each timed batch ran once before timing; times are CUDA events around one step (host launch "
               "gaps included); ms = median [p10-p90] per batch; first sight = the first run of each distinct "
               "batch shape, summed (plan builds, compilation, and the step itself); peak = max_memory_allocated")
-    rows = [(s, t, d) for s in ("base",) for t in (False, True) for d in ("fp32", "bf16")]
-    rows += [("large", t, "bf16") for t in (False, True)] if cuda else []
+    rows = fixed_rows(args.shapes, cuda)
     print("| shape | step | dtype | implementation | real tok/s | × transformers | peak MiB above weights "
           "| useful GFLOP/s | share |" + (" ms per batch | first sight s (shapes) |" if cuda else ""))
     print("|---|---|---|---|---|---|---|---|---|" + ("---|---|" if cuda else ""))

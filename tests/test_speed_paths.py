@@ -134,3 +134,14 @@ def test_bench_loop_mode_runs_on_cpu():
     rows = [line.split("|") for line in out.stdout.splitlines() if line.startswith("| xstilts")]
     assert len(rows) == 1 and float(rows[0][4].replace(",", "")) > 0, out.stdout  # real tok/s
     assert "| transformers Trainer |" in out.stdout or "transformers Trainer: skipped" in out.stdout, out.stdout
+
+
+def test_bench_shapes_filter_picks_the_rows_of_the_named_shapes_only():
+    from bench.bench import fixed_rows
+    base = [("base", t, d) for t in (False, True) for d in ("fp32", "bf16")]
+    large = [("large", False, "bf16"), ("large", True, "bf16")]
+    assert fixed_rows(None, cuda=False) == base and fixed_rows(None, cuda=True) == base + large  # as before
+    assert fixed_rows("large", cuda=True) == fixed_rows("large", cuda=False) == large  # issue 22's GPU check
+    assert fixed_rows("tiny,base", cuda=False) == [("tiny", False, "fp32"), ("tiny", True, "fp32"), *base]
+    with pytest.raises(SystemExit, match="unknown shape"):
+        fixed_rows("huge", cuda=True)
