@@ -16,9 +16,11 @@ from util import total, world
 
 
 def init():
-    """Join torchrun's process group when it launched us (WORLD_SIZE > 1); each rank takes its own GPU."""
+    """Join torchrun's process group when it launched us (WORLD_SIZE > 1); each rank takes its own GPU, where the
+    node has one for it (ranks of a --device cpu run may outnumber the GPUs; chain/stage.py device_of says so
+    for a CUDA run)."""
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-        if torch.cuda.is_available():
+        if int(os.environ.get("LOCAL_RANK", "0")) < torch.cuda.device_count():
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
         dist.init_process_group("cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo")
 

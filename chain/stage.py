@@ -1,6 +1,7 @@
 """One stage of the chain: train it (`train_stage`) or evaluate it zero-shot (`evaluate`), and what both need
 first: the device, the encoder a stage starts from, and the model's limits checked before any step.
 """
+import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -28,6 +29,11 @@ def device_of(cfg):
     if cfg.device == "cuda" and not torch.cuda.is_available():
         raise UserError("--device cuda: this torch sees no CUDA GPU; use --device cpu (or auto).")
     device = torch.device("cuda" if cfg.device != "cpu" and torch.cuda.is_available() else "cpu")
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if device.type == "cuda" and util.world() > 1 and local >= torch.cuda.device_count():
+        raise UserError(f"torchrun: local rank {local} has no GPU of its own (this node has "
+                        f"{torch.cuda.device_count()}); use --nproc-per-node {torch.cuda.device_count()}, "
+                        "or --device cpu.")
     if cfg.dtype == "fp16" and device.type != "cuda":
         raise UserError("--dtype fp16 needs a CUDA GPU; use bf16 or fp32 on CPU.")
     return device

@@ -95,3 +95,31 @@ def test_two_processes_equal_one_with_the_same_global_batch_and_survive_a_kill(d
         for f in files(one):
             if f != "config.yaml":  # it names the run folder
                 assert (one / f).read_text() == (two / f).read_text(), f
+
+
+def test_a_cpu_run_with_more_ranks_than_gpus_leaves_the_gpus_alone(monkeypatch):
+    """Issue 22, found reading the code: under torchrun every rank called cuda.set_device(LOCAL_RANK) whenever CUDA
+    was there, so `--device cpu` with 2 ranks on a 1-GPU node failed on rank 1 (cuda:1). Now a rank takes a GPU only
+    where the node has one for it; a CUDA run whose rank has none is refused in one line (chain/stage.py)."""
+    import torch.distributed as tdist
+    from chain import dist, stage
+    from chain.config import Config
+    from util import UserError
+    chosen, joined = [], []
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "set_device", chosen.append)
+    monkeypatch.setattr(tdist, "is_initialized", lambda: False)
+    monkeypatch.setattr(tdist, "init_process_group", joined.append)
+    dist.init()
+    assert chosen == [] and joined == ["cpu:gloo,cuda:nccl"]
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    dist.init()
+    assert chosen == [0]
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(stage.util, "world", lambda: 2)
+    assert stage.device_of(Config(device="cpu")).type == "cpu"
+    with pytest.raises(UserError, match="local rank 1 has no GPU of its own"):
+        stage.device_of(Config(device="cuda"))
