@@ -98,7 +98,7 @@ def analyse(d, out):
             if langs:
                 r = stats.t_interval(a.mean(0))
                 row["gain"] = dict(estimate=r["mean"], ci_low=r["lo"], ci_high=r["hi"], p=r["p"], n_seeds=len(seeds),
-                                   why=r["why"])
+                                   n_langs=len(langs), why=r["why"])  # the languages and seeds both systems have
                 row["gain"] = rp._test(d, what=f"{t}: selected − none", **row["gain"]) if r["p"] is not None \
                     else row["gain"]
         best.append(row)
@@ -197,10 +197,11 @@ def markdown(d, extra):
           "Test: the average over the target's languages, Student-t over seeds; gain: selected − none, paired by "
           "seed, Holm-adjusted with the report's other tests.", ""]
     md += rp._report_table(d, "best per target", ["target", "selected", "chosen by", "test [CI]", "none [CI]",
-                                                  "gain [CI]", "p_adj", "langs"],
+                                                  "gain [CI] (langs)", "p_adj", "langs"],
                            [[b["target"], b["cell"], b["how"], _fmt(b["test"]), _fmt(b["baseline"]),
-                             rp._est(b["gain"]) if b["gain"] and b["gain"]["why"] is None else
-                             (b["gain"] or {}).get("why") or "no baseline", rp._padj(b["gain"]),
+                             (f"{rp._est(b['gain'])} ({b['gain']['n_langs']})" if b["gain"]["why"] is None else
+                              f"{b['gain']['why']} ({b['gain']['n_langs']})") if b["gain"] else "no baseline",
+                             rp._padj(b["gain"]),
                              f"{b['n_langs']}/{b['suite_langs']}"] for b in extra["best_per_target"]])
     sub = extra.get("submission")
     md += ["", "## The submission", ""]
@@ -250,8 +251,9 @@ def findings(extra):
     out = []
     for b in extra["best_per_target"]:
         g = b["gain"]
-        gain = (f"gain over none {rp._est(g)}, p_adj {rp._padj(g)}" if g and g["why"] is None else
-                f"gain over none {rp._fmt(g['estimate'])} ({g['why']})" if g else "no baseline to compare")
+        on = f" on the {g['n_langs']} language(s) and {g['n_seeds']} seed(s) both have" if g else ""
+        gain = (f"gain over none{on} {rp._est(g)}, p_adj {rp._padj(g)}" if g and g["why"] is None else
+                f"gain over none{on} {rp._fmt(g['estimate'])} ({g['why']})" if g else "no baseline to compare")
         out.append(f"{b['target']}: {b['cell']} is best on dev ({b['how']}); test {_fmt(b['test'])}, {gain}")
     sub = extra.get("submission")
     if sub and sub["scores"].get("all_task") is not None:
