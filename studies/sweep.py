@@ -51,6 +51,7 @@ METRICS = ("macro_f1", "accuracy", "f1", "exact_match", "precision", "recall")  
 MAX_CELLS = 10_000  # grid combinations × seeds: a typo (a 10^6-cell grid) stops before anything is built
 STUDIES = ("volume", "typology", "ntasks", "robustness", "translated", "xstilts", "encoders")
 SCOPES = ("intermediate", "target", "eval")
+ONE_BASELINE = ("volume", "typology", "ntasks", "robustness", "translated", "xstilts")  # their sections: one `none`
 SIZES = {n: get_task(n).TRAIN_SIZE for n in task_names() if get_task(n).TRAIN_SIZE}  # studies/synthetic.py's
 TOKENS_PER_S = 19_300  # XLM-R large, bf16, one H100 80GB: `xstilts.py intermediate --task mnli` steady state (issue 12)
 
@@ -164,6 +165,11 @@ def _languages(s, target):
 def _report_keys(s, src, grid):
     """The report's keys, checked now: a typo must not wait for `report` after hours of training."""
     targets = targets_of(s)
+    split = [k for k in grid if k != "task" and not k.startswith("intermediate.") and k not in (s.get("baseline") or {})]
+    if s.get("study") in ONE_BASELINE and split:  # each value of such a key has its own baseline (report.py _applies)
+        raise UserError(f"{src}: grid.{split[0]} gives each of its values its own baseline, and the {s['study']} "
+                        f"analysis compares against one; vary it in separate studies, fix it in `baseline:`, or "
+                        "leave `study:` out (generic: each cell against its own baseline; encoders: per model).")
     metric = s.get("metric")
     wanted = metric if isinstance(metric, dict) else {t: metric for t in targets} if metric is not None else {}
     if metric is not None and not isinstance(metric, (str, dict)):

@@ -163,6 +163,8 @@ def test_max_steps_holds_compute_constant(world, tmp_path):
     (dict(groups={"eu": {"a": ["de"], "b": ["fr"]}}), "groups.eu.b: fr in no target of this study (they have de en)"),
     (dict(groups={"eu": {"a": ["de"], "b": ["xx"]}}), "groups.eu.b: languages.tsv has no language 'xx'; use its codes"),
     (dict(groups={"eu": ["de"]}), "groups.eu must map two or more group names to lists of languages"),
+    (dict(study="robustness", grid={"task": ["none", "mnli"], "target.lr": [1e-5, 2e-5]}),  # one baseline per lr
+     "grid.target.lr gives each of its values its own baseline, and the robustness analysis compares against one"),
 ])
 def test_bad_study_files_are_one_line_and_write_nothing(world, tmp_path, capsys, change, message):
     cfg = study(tmp_path / "s.yaml", world, tmp_path / "runs", **change)
