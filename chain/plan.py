@@ -65,6 +65,11 @@ class Stage:
         return Path(self.cfg.runs_dir) / (self.name or f"{self.kind}-{self.task.replace(',', '+')}-{self.id}")
 
     @property
+    def model(self):
+        """The model folder, hub id or finished run the whole chain starts from, as the user named it."""
+        return self.start.model if isinstance(self.start, Stage) else str(self.start)
+
+    @property
     def init(self):
         return str(self.start.dir if isinstance(self.start, Stage) else self.start)
 
@@ -148,9 +153,7 @@ def preflight(stages):
     for s in distinct(stages):  # the model's limits and the device, read from config.json: no weights loaded
         if s.done():
             continue
-        root = s.start
-        while isinstance(root, Stage):
-            root = root.start
+        root = s.model
         found = [p for p in (Path(root) / "encoder" / "config.json", Path(root) / "config.json") if p.is_file()]
         try:
             device_of(s.cfg)

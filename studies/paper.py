@@ -80,27 +80,22 @@ def _score(d, c, t):
     return rp._group(d, "all", rp._table(d, c, t), test=False, cell=c, target=t)
 
 
-def _baseline(d, t):
-    return next((c for c in d["base"] if rp._table(d, c, t)), None)
-
-
 def analyse(d, out):
     """→ (extra, plots): the selection, its scores and gains, the submission folder, the published rows."""
     chosen, best, pub = select(d), [], published()
     for t, (c, how, dev) in chosen.items():
-        base = _baseline(d, t)
+        base = d["base_of"][c]  # the chosen system's own baseline (report.py: the one matching its grid keys)
         row = dict(target=t, cell=c, how=how, dev=dev, test=_score(d, c, t), baseline=base and _score(d, base, t),
                    gain=None, n_langs=len(rp._table(d, c, t)), suite_langs=len(submission.languages(
                        SUITE, submission.folder(t)) or []))
         if base:
-            g = rp._diff(rp._table(d, c, t), rp._table(d, base, t))
+            g = rp._diff(rp._table(d, c, t), rp._baseline(d, c, t))
             langs, seeds, a = rp._complete(g)
             if langs:
                 r = stats.t_interval(a.mean(0))
-                row["gain"] = dict(estimate=r["mean"], ci_low=r["lo"], ci_high=r["hi"], p=r["p"], n_seeds=len(seeds),
-                                   n_langs=len(langs), why=r["why"])  # the languages and seeds both systems have
-                row["gain"] = rp._test(d, what=f"{t}: selected − none", **row["gain"]) if r["p"] is not None \
-                    else row["gain"]
+                gain = dict(estimate=r["mean"], ci_low=r["lo"], ci_high=r["hi"], p=r["p"], n_seeds=len(seeds),
+                            n_langs=len(langs), why=r["why"])  # the languages and seeds both systems have
+                row["gain"] = rp._test(d, what=f"{t}: selected − none", **gain) if r["p"] is not None else gain
         best.append(row)
     extra = dict(best_per_target=best, categories=_categories(d, chosen), published=pub.get("rows") or [],
                  claims=pub.get("claims") or [], paper_winners=pub.get("winners") or {},
@@ -119,7 +114,7 @@ def _categories(d, chosen):
         if not all(t in chosen for t in members):
             continue
         row = dict(category=cat, targets=members)
-        for key, pick in (("selected", lambda t: chosen[t][0]), ("baseline", lambda t: _baseline(d, t))):
+        for key, pick in (("selected", lambda t: chosen[t][0]), ("baseline", lambda t: d["base_of"][chosen[t][0]])):
             per = [rp._complete(rp._table(d, pick(t), t)) if pick(t) else ([], [], None) for t in members]
             seeds = sorted(set.intersection(*[set(s) for _, s, _ in per])) if all(s for _, s, _ in per) else []
             values = [np.mean([a[:, s.index(x)].mean() for _, s, a in per]) for x in seeds]

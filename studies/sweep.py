@@ -249,7 +249,7 @@ def write_table(study, root, cell_list, plans, cache):
                               lang=lang, metric=m, value=v) for m, v in scores.items()]
         inter = next((s for s in stages if s.kind == "intermediate"), None)
         trained = _stage(inter.dir).get("train_examples") if inter else None
-        info.append(dict(cell=c["cell"], keys=c["keys"], seed=c["seed"], model=_model(stages[0]),
+        info.append(dict(cell=c["cell"], keys=c["keys"], seed=c["seed"], model=stages[0].model,
                          train_examples=sum(trained.values()) if trained else None,
                          ntasks=len(inter.task.split(",")) if inter else 0,
                          inter_lang=(inter.task.split("@")[1] if "@" in inter.task else inter.cfg.lang) if inter else "none",
@@ -258,7 +258,7 @@ def write_table(study, root, cell_list, plans, cache):
                          collapsed=[[t, lang] for t, s in evals.items()
                                     for lang in _stage(s.dir).get("collapsed", {})],
                          evals={t: str(s.dir.relative_to(root)) for t, s in evals.items()},
-                         dev={t: _dev(s.start, t) for t, s in evals.items() if _dev(s.start, t)},
+                         dev={t: dev for t, s in evals.items() if (dev := _dev(s.start, t, cache))},
                          skipped=c.get("skipped")))
     if "model" not in grid:  # the encoder travels with every row (a grid `model` is a column already)
         models = {c["cell"]: i["model"] for c, i in zip(cell_list, info)}
@@ -277,21 +277,18 @@ def write_table(study, root, cell_list, plans, cache):
     return len(rows)
 
 
-def _model(stage):
-    """The encoder a chain starts from, as the user named it (hub id or folder)."""
-    while isinstance(stage.start, Stage):
-        stage = stage.start
-    return str(stage.start)
-
-
-def _dev(stage, target):
-    """The English dev metrics of the target stage an eval stage starts from ({} for retrieval: no training)."""
+def _dev(stage, target, cache):
+    """The English dev metrics of the target stage an eval stage starts from ({} for retrieval: no training; {}
+    while unfinished). A finished stage's results never change: read once per sweep (cached)."""
     if not isinstance(stage, Stage) or stage.kind != "target":
         return {}
-    try:
-        return json.loads((stage.dir / "results.json").read_text(encoding="utf-8"))[target]["en-dev"]
-    except (OSError, ValueError, KeyError):
-        return {}
+    if (stage.dir, "dev") not in cache:
+        try:
+            cache[stage.dir, "dev"] = json.loads((stage.dir / "results.json").read_text(encoding="utf-8"))[target][
+                "en-dev"]
+        except (OSError, ValueError, KeyError):  # not finished yet: asked again after the next stage
+            return {}
+    return cache[stage.dir, "dev"]
 
 
 def _stage(folder):
