@@ -39,8 +39,16 @@ def test_best_intermediate_task_is_chosen_on_dev_and_its_gain_recovered(tmp_path
         planted = TEST[b["cell"].split("=")[1]] - TEST["none"]
         assert b["gain"]["ci_low"] < planted < b["gain"]["ci_high"], (t, b["gain"])
         assert b["gain"]["p_adj"] < 0.05
+    for b in rep["best_per_target"]:  # the scores themselves: the planted test truth of the chosen task and of none
+        assert b["test"]["estimate"] == pytest.approx(TEST[b["cell"].split("=")[1]], abs=0.5)
+        assert b["baseline"]["estimate"] == pytest.approx(TEST["none"], abs=0.5)
+    (cat,) = rep["categories"]  # classification = PAWS-X + XNLI, both selected: mnli (62) and qqp (63)
+    assert cat["category"] == "classification" and cat["selected"]["estimate"] == pytest.approx(62.5, abs=0.5)
+    assert cat["baseline"]["estimate"] == pytest.approx(60.0, abs=0.5)
     md = (folder / "report.md").read_text(encoding="utf-8")
     assert "## Against the paper" in md and "Chung et al." in md and "Hu et al." in md
+    row = next(x for x in md.splitlines() if x.startswith("| classification |"))
+    assert row.endswith("| 83.95 | 82.80 |")  # published averages: (87.9 + 80.0) / 2 and (86.4 + 79.2) / 2
     assert "xnli: task=qqp is best on dev" in " ".join(rep["answer"]["findings"])
     if figures:  # matplotlib present: the figure draws the report's numbers
         ax = figures["paper"].axes[0]
