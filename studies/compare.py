@@ -42,6 +42,9 @@ def systems(args):
             if (d / "cells.json").exists():  # a sweep: one system per grid point
                 base = _yaml(d / "study.yaml").get("base") or {}
                 for c in json.loads((d / "cells.json").read_text(encoding="utf-8")):
+                    if c.get("skipped"):  # left out by the sweep (data that cannot be downloaded): no column
+                        print(f"note: {d}: cell {c['cell']} ({c['keys']}) was left out by the sweep: {c['skipped']}.")
+                        continue
                     # the baseline is one system: grid keys that do not apply to it (a size) are dropped
                     keys = c["keys"] if str(c["keys"].get("task")) != "none" else {"none": None, **{
                         k: v for k, v in c["keys"].items() if k != "task" and not k.startswith("intermediate.")}}

@@ -110,7 +110,8 @@ def test_each_system_names_its_encoder(tmp_path, capsys):
         write_run(sweep / "stages" / f"eval-xnli-{i}", {("xnli", "de"): objects(random.Random(i), 0.3)[("xnli", "de")]})
         cells.append(dict(cell=f"c{i}", keys=keys, seed=1, stages=[f"stages/eval-xnli-{i}"],
                           **({"model": "intfloat/multilingual-e5-large"} if i == 1 else {})))
-    (sweep / "cells.json").write_text(json.dumps(cells))
+    cells.append(dict(cell="c9", keys=dict(task="ccg"), seed=1, stages=["stages/eval-xnli-9"], skipped="no CCGbank"))
+    (sweep / "cells.json").write_text(json.dumps(cells))  # a cell the sweep left out: no system, a note
     out = tmp_path / "cmp.json"
     assert xstilts.main(["compare", f"run={run}", str(sweep), "--out", str(out)]) == 0
     models = json.loads(out.read_text())["models"]
@@ -119,3 +120,4 @@ def test_each_system_names_its_encoder(tmp_path, capsys):
                       "task=mnli,model=cis-lmu/glot500-base": "cis-lmu/glot500-base"}
     printed = capsys.readouterr().out
     assert "Encoders:\n  run: microsoft/infoxlm-large\n  none: FacebookAI/xlm-roberta-large\n" in printed
+    assert "cell c9 ({'task': 'ccg'}) was left out by the sweep: no CCGbank." in printed and "task=ccg |" not in printed
